@@ -1,0 +1,269 @@
+"""Evaluate a plan for one input size: one pass over the DAG in file order.
+
+Per layer: output shape, parameter and buffer counts, MACs, FLOPs,
+activation bytes and the receptive field; in total, the sums and the peak
+of live activation memory (a tensor freed after its last reader).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Mapping, Sequence
+
+from ..errors import CnnCalcError, ShapeError, SpecError
+from ..layers.base import GLOBAL, Context, ExplainingContext, numel
+from ..report import Field, LayerRow, Layers, Report, Totals
+from ..spec.model import DTYPE_BYTES, INPUT, NetworkSpec
+from .plan import Plan, plan
+
+
+def analyze_spec(network: NetworkSpec, **overrides: Any) -> Report:
+    return evaluate(plan(network), **overrides)
+
+
+def resolve_input(network: NetworkSpec, input: Sequence[Any] | None = None,
+                  sizes: Mapping[str, int] | None = None) -> tuple:
+    """The input shape (batch excluded) after --input and --set overrides."""
+    dims = tuple(input) if input is not None else network.input
+    if sizes:
+        unknown = [name for name in sizes if name not in dims]
+        if unknown:
+            raise SpecError(f"--set names {', '.join(unknown)}, but the input is {list(dims)}",
+                            loc=network.input_loc,
+                            hint=f"its symbols are {', '.join(d for d in dims if isinstance(d, str))}"
+                            if any(isinstance(d, str) for d in dims) else "the input has no symbolic sizes")
+        dims = tuple(sizes.get(d, d) if isinstance(d, str) else d for d in dims)
+    return dims
+
+
+def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mapping[str, int] | None = None,
+             batch: int | None = None, dtype: str | None = None, explain: str | None = None) -> Report:
+    """The report for one input shape. ``explain``: a layer path whose formulas to record."""
+    network = the_plan.network
+    dims = resolve_input(network, input, sizes)
+    batch = network.batch if batch is None else batch
+    dtype = network.dtype if dtype is None else dtype
+    dtype_bytes = DTYPE_BYTES[dtype]
+    symbols = tuple(d for d in dims if isinstance(d, str))
+    if symbols:
+        from .symbolic import SymbolicContext, make_dims
+        dims = make_dims(dims)
+        context: Context = SymbolicContext()
+    else:
+        context = Context()
+    input_shape = (batch, *dims)
+    spatial_extent = tuple(dims[1:])
+    input_field = Field(tuple(1 for _ in spatial_extent), tuple(1 for _ in spatial_extent),
+                        tuple(0 for _ in spatial_extent))
+    global_field = _global_field(spatial_extent)
+
+    shapes: list[tuple] = []
+    fields: list[Field] = []
+    rows: list[LayerRow] = []
+    explanation: list[tuple[str, str, Any]] = []
+    storage: list[int] = []                 # storage id of each layer's output (views share)
+    storage_bytes: dict[int, Any] = {-1: numel(input_shape) * dtype_bytes}
+    storage_last: dict[int, int] = {-1: the_plan.input_last_use}
+    alive = storage_bytes[-1]
+    peak = alive
+    totals = dict(params=0, trainable=0, buffers=0, macs=0, flops=0, activation=0)
+    last_use = the_plan.last_use
+
+    for position, layer in enumerate(the_plan.layers):
+        spec = layer.spec
+        slots = layer.input_slots
+        in_shapes = [input_shape if slot == -1 else shapes[slot] for slot in slots]
+        ctx = context
+        if explain is not None and spec.path == explain:
+            ctx = _explaining(context)
+        try:
+            outcome = layer.layer_type.evaluate(layer.cfg, in_shapes, ctx)
+        except CnnCalcError as err:
+            err.add_context(loc=spec.loc, path=spec.path, layer_type=spec.type_name)
+            if isinstance(err, ShapeError) and err.detail is None:
+                err.detail = _failure_detail(layer, in_shapes, context)
+            raise
+        except (ArithmeticError, TypeError, ValueError) as err:
+            raise ShapeError(f"cannot evaluate this layer on input {_shapes_text(in_shapes)}: {err}",
+                             loc=spec.loc, path=spec.path, layer_type=spec.type_name) from None
+        if ctx is not context:
+            explanation = ctx.lines
+        output = outcome.output_shape
+        shapes.append(output)
+        params = sum(numel(shape) for shape in outcome.param_shapes.values()) if outcome.param_shapes else 0
+        buffers = sum(numel(shape) for shape in outcome.buffer_shapes.values()) if outcome.buffer_shapes else 0
+        trainable = 0 if spec.frozen else params
+        out_bytes = numel(output) * dtype_bytes
+
+        # receptive field
+        if len(slots) == 1:
+            source = input_field if slots[0] == -1 else fields[slots[0]]
+            if source.is_global or outcome.field is GLOBAL:
+                field = global_field if source.aligned else _replace_global(global_field, source)
+            elif outcome.field is None:
+                field = source
+            else:
+                field = _apply(source, outcome.field)
+        else:
+            sources = [input_field if slot == -1 else fields[slot] for slot in slots]
+            field = _merge(sources, global_field, slots, the_plan)
+        fields.append(field)
+
+        # memory: views and in-place layers share their input's storage
+        if layer.layer_type.is_view(layer.cfg) and len(slots) == 1:
+            sid = -1 if slots[0] == -1 else storage[slots[0]]
+            storage.append(sid)
+            storage_last[sid] = max(storage_last[sid], last_use[position])
+        else:
+            sid = position
+            storage.append(sid)
+            storage_bytes[sid] = out_bytes
+            storage_last[sid] = last_use[position]
+            alive = alive + out_bytes
+            peak = _max(peak, alive)
+        # free every storage whose last reader is this layer
+        for slot in slots:
+            sid_in = -1 if slot == -1 else storage[slot]
+            if storage_last.get(sid_in) == position:
+                alive = alive - storage_bytes[sid_in]
+                storage_last[sid_in] = None
+        if storage_last.get(sid) == position:     # nobody reads it (a dead branch)
+            alive = alive - storage_bytes[sid]
+            storage_last[sid] = None
+
+        totals["params"] += params
+        totals["trainable"] += trainable
+        totals["buffers"] += buffers
+        totals["macs"] += outcome.macs
+        totals["flops"] += outcome.flops
+        totals["activation"] += out_bytes
+        rows.append(LayerRow(
+            name=spec.path, type=spec.type_name,
+            inputs=tuple(INPUT if slot == -1 else the_plan.layers[slot].spec.path for slot in slots),
+            output_shape=output, params=params, trainable_params=trainable, buffers=buffers,
+            macs=outcome.macs, flops=outcome.flops, activation_bytes=out_bytes, receptive_field=field,
+            scopes=spec.scopes, loc=spec.loc, param_shapes=outcome.param_shapes,
+            buffer_shapes=outcome.buffer_shapes,
+        ))
+    total_params = totals["params"]
+    report_totals = Totals(
+        params=total_params, trainable_params=totals["trainable"],
+        non_trainable_params=total_params - totals["trainable"], buffers=totals["buffers"],
+        macs=totals["macs"], flops=totals["flops"], param_bytes=total_params * dtype_bytes,
+        activation_bytes=totals["activation"], peak_activation_bytes=peak,
+    )
+    report = Report(
+        name=network.name, input=tuple(dims), batch=batch, dtype=dtype, layers=Layers(rows),
+        totals=report_totals, output_shape=shapes[-1], receptive_field=fields[-1], symbols=symbols,
+        scope_types=network.scope_types, source=network.source, input_shape=input_shape,
+    )
+    if explain is not None:
+        object.__setattr__(report, "explanation", explanation)
+    return report
+
+
+def _max(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int):
+        return a if a >= b else b
+    from .symbolic import symbolic_max
+    return symbolic_max(a, b)
+
+
+def _explaining(context: Context) -> Context:
+    explaining = ExplainingContext()
+    if type(context) is not Context:      # symbolic: keep its constraint recording
+        explaining = type(context)()
+        explaining.explaining = True
+        explaining.lines = []
+    return explaining
+
+
+def _failure_detail(layer, in_shapes, context: Context) -> str:
+    """The failing layer's formulas up to the failure, so the user sees why."""
+    ctx = _explaining(context)
+    try:
+        layer.layer_type.evaluate(layer.cfg, in_shapes, ctx)
+    except Exception:  # noqa: BLE001 - we only want the lines recorded so far
+        pass
+    lines = [f"  input {_shapes_text(in_shapes)}"]
+    for label, formula, value in ctx.lines:
+        lines.append(f"  {label} = {formula}" + ("" if value is None else f" = {value}"))
+    return "\n".join(lines)
+
+
+def _shapes_text(shapes: Sequence[tuple]) -> str:
+    return ", ".join("[" + ", ".join(str(s) for s in shape) + "]" for shape in shapes)
+
+
+def _half(value: Any) -> Any:
+    if isinstance(value, int):
+        return value // 2 if value % 2 == 0 else Fraction(value, 2)
+    return value / 2
+
+
+def _global_field(extent: tuple) -> Field:
+    # one output element whose field is the whole input, centred on it
+    return Field(tuple(extent), tuple(extent), tuple(_half(e - 1) for e in extent), True, True)
+
+
+def _replace_global(global_field: Field, source: Field) -> Field:
+    return Field(global_field.size, global_field.jump, global_field.start, source.aligned, True, source.parted_at)
+
+
+def _apply(field: Field, steps: tuple) -> Field:
+    """Distill's recurrences, per axis: r += span·S, S *= stride, c += offset·S."""
+    sizes, jumps, starts = list(field.size), list(field.jump), list(field.start)
+    for axis, step in enumerate(steps):
+        if step is None:
+            continue
+        jump = jumps[axis]
+        sizes[axis] = _norm(sizes[axis] + step.span * jump)
+        starts[axis] = _norm(starts[axis] + step.offset * jump)
+        jumps[axis] = _norm(jump * step.stride)
+    return Field(tuple(sizes), tuple(jumps), tuple(starts), field.aligned, False, field.parted_at)
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value)
+    return value
+
+
+def _merge(sources: list[Field], global_field: Field, slots: Sequence[int], the_plan: Plan) -> Field:
+    """The article's multi-path rule: largest size; aligned when jump and centre agree."""
+    if any(f.is_global for f in sources):
+        aligned = all(f.aligned for f in sources)
+        return Field(global_field.size, global_field.jump, global_field.start, aligned, True,
+                     next((f.parted_at for f in sources if not f.aligned), None))
+    axes = len(sources[0].size)
+    sizes, jumps, starts = [], [], []
+    aligned = all(f.aligned for f in sources)
+    parted_at = next((f.parted_at for f in sources if not f.aligned), None)
+    for axis in range(axes):
+        widest = max(sources, key=lambda f: f.size[axis])
+        sizes.append(widest.size[axis])
+        jumps.append(widest.jump[axis])
+        starts.append(widest.start[axis])
+        if any(f.jump[axis] != widest.jump[axis] or f.start[axis] != widest.start[axis] for f in sources):
+            if aligned:
+                parted_at = _parting_layer(slots, the_plan)
+            aligned = False
+    return Field(tuple(sizes), tuple(jumps), tuple(starts), aligned, False, parted_at)
+
+
+def _parting_layer(slots: Sequence[int], the_plan: Plan) -> str:
+    """The last layer that every merged path passes through: where the paths part."""
+    def ancestors(slot: int) -> set[int]:
+        seen: set[int] = set()
+        stack = [slot]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current != -1:
+                stack.extend(the_plan.layers[current].input_slots)
+        return seen
+    common = set.intersection(*(ancestors(slot) for slot in slots))
+    latest = max(common)
+    return INPUT if latest == -1 else the_plan.layers[latest].spec.path

@@ -1,0 +1,105 @@
+"""Plan: check every layer's arguments against its type's schema, once.
+
+The plan does not depend on the input size, so `cnncalc sizes` plans once
+and evaluates many sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ..errors import SpecError, did_you_mean
+from ..layers import registry
+from ..layers.base import ArgError, LayerType, _describe
+from ..spec.model import INPUT, LayerSpec, NetworkSpec
+
+
+@dataclass(frozen=True)
+class PlannedLayer:
+    spec: LayerSpec
+    layer_type: LayerType
+    cfg: Mapping[str, Any]           # validated arguments with torch's defaults filled in
+    input_slots: tuple[int, ...]     # indices into the plan (-1: the network input)
+
+
+@dataclass(frozen=True)
+class Plan:
+    network: NetworkSpec
+    layers: tuple[PlannedLayer, ...]
+    # the index of the last layer that reads each tensor (-1 = the input); the
+    # network output is never freed (len(layers))
+    last_use: tuple[int, ...]
+    input_last_use: int
+
+
+_DEFAULTS: dict[int, dict[str, Any]] = {}
+
+
+def _defaults(layer_type: LayerType) -> dict[str, Any]:
+    """Each type's defaults, normalised by their own checks (0 -> (0, 0)), once."""
+    key = id(layer_type)
+    if key not in _DEFAULTS:
+        _DEFAULTS[key] = {arg.name: arg.check(arg.default) for arg in layer_type.args if not arg.required}
+    return _DEFAULTS[key]
+
+
+def configure_layer(layer_type: LayerType, spec: LayerSpec) -> Mapping[str, Any]:
+    """Schema-check one layer's arguments; SpecError with the argument's location."""
+    args = dict(spec.args)
+    names = [arg.name for arg in layer_type.args]
+    for key in args:
+        if key not in names:
+            raise SpecError(
+                f"unknown argument {key!r}", loc=spec.arg_locs.get(key, spec.loc), path=spec.path,
+                layer_type=spec.type_name,
+                hint=did_you_mean(key, names + ["name", "from", "repeat", "frozen"])
+                or (f"{spec.type_name} takes {', '.join(names)}" if names else f"{spec.type_name} takes no arguments"),
+            )
+    cfg: dict[str, Any] = {}
+    for arg in layer_type.args:
+        if arg.name in args:
+            value = args[arg.name]
+            try:
+                cfg[arg.name] = arg.check(value)
+            except ArgError as err:
+                raise SpecError(f"{arg.name}: expected {err.expected}, found {_describe(value)}",
+                                loc=spec.arg_locs.get(arg.name, spec.loc), path=spec.path,
+                                layer_type=spec.type_name, hint=err.hint) from None
+        elif arg.required:
+            raise SpecError(f"missing required argument {arg.name!r}", loc=spec.loc, path=spec.path,
+                            layer_type=spec.type_name,
+                            hint=f"write {spec.type_name}: {{{arg.name}: ...}}")
+        else:
+            cfg[arg.name] = _defaults(layer_type)[arg.name]
+    try:
+        cfg = layer_type.configure(cfg)
+    except ArgError as err:
+        raise SpecError(f"expected {err.expected}, found {_describe(err.found)}", loc=spec.loc,
+                        path=spec.path, layer_type=spec.type_name, hint=err.hint) from None
+    return MappingProxyType(cfg)
+
+
+def plan(network: NetworkSpec) -> Plan:
+    index_of: dict[str, int] = {INPUT: -1}
+    layers = []
+    last_use = []
+    input_last_use = -1
+    for position, spec in enumerate(network.layers):
+        layer_type = registry.lookup(spec.type_name)
+        if layer_type is None:  # pragma: no cover - the expander already checked
+            raise SpecError(f"unknown layer type {spec.type_name!r}", loc=spec.loc, path=spec.path)
+        cfg = configure_layer(layer_type, spec)
+        slots = tuple(index_of[source] for source in spec.inputs)
+        for slot in slots:
+            if slot == -1:
+                input_last_use = position
+            else:
+                last_use[slot] = position
+        layers.append(PlannedLayer(spec, layer_type, cfg, slots))
+        last_use.append(position)        # a tensor nobody reads is freed at once
+        index_of[spec.path] = position
+    if last_use:
+        last_use[-1] = len(layers)       # the network's output stays alive
+    return Plan(network, tuple(layers), tuple(last_use), input_last_use)

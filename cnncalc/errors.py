@@ -1,0 +1,121 @@
+"""One exception hierarchy for every user error.
+
+Each error carries where it happened (``loc``: file:line:col) and which layer
+(``path``: ``basic_4.bn2``), added as the error rises through the loader and
+the engine (cfgv-style breadcrumbs). ``str(err)`` is the one line the CLI
+prints, e.g. ``arch.yaml:14:7: layers[3] conv2d_3 (Conv2d): kernel_size 7
+exceeds the padded input 5x5 (input 3x3, padding 1)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A position in a source file; line and column are 1-based."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class CnnCalcError(Exception):
+    """Base class of every error cnncalc reports to a user (exit code 2)."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        loc: Loc | None = None,
+        path: str | None = None,
+        layer_type: str | None = None,
+        hint: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
+        self.path = path
+        self.layer_type = layer_type
+        self.hint = hint
+        # Multi-line explanation (e.g. the failing layer's formulas), shown
+        # below the one-line message.
+        self.detail = detail
+
+    def add_context(
+        self,
+        *,
+        loc: Loc | None = None,
+        path: str | None = None,
+        layer_type: str | None = None,
+    ) -> "CnnCalcError":
+        """Fill in location and layer where still unknown; returns self."""
+        if self.loc is None and loc is not None:
+            self.loc = loc
+        if self.path is None and path is not None:
+            self.path = path
+        if self.layer_type is None and layer_type is not None:
+            self.layer_type = layer_type
+        return self
+
+    def headline(self) -> str:
+        parts = []
+        if self.loc is not None:
+            parts.append(f"{self.loc}: ")
+        if self.path:
+            parts.append(self.path)
+            if self.layer_type:
+                parts.append(f" ({self.layer_type})")
+            parts.append(": ")
+        parts.append(self.message)
+        if self.hint:
+            parts.append(f"; {self.hint}")
+        return "".join(parts)
+
+    def __str__(self) -> str:
+        if self.detail:
+            return self.headline() + "\n" + self.detail
+        return self.headline()
+
+
+class SpecError(CnnCalcError):
+    """The architecture file is malformed: syntax, schema, names, graph."""
+
+
+class ArgumentError(CnnCalcError):
+    """A command-line argument or a Python API argument is invalid."""
+
+
+class ShapeError(CnnCalcError):
+    """A layer refuses its input shape (torch would raise at forward time)."""
+
+
+class BudgetExceeded(CnnCalcError):
+    """A model exceeds a budget limit (exit code 1)."""
+
+    exit_code = 1
+
+
+class VerifyMismatch(CnnCalcError):
+    """An analytic figure disagrees with what torch measures (exit code 1)."""
+
+    exit_code = 1
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A 'did you mean X?' hint for a misspelt name, or None."""
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    matches = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    if matches:
+        return f"did you mean {lowered[matches[0]]!r}?"
+    return None

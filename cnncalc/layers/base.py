@@ -1,0 +1,317 @@
+"""The LayerType protocol: everything cnncalc knows about one layer type.
+
+A layer type is registered once by its torch class name and holds, in one
+place: its argument schema (torch's keyword arguments and defaults), its
+output-shape rule, its parameter and buffer shapes (the counts follow), its
+MACs and FLOPs, its receptive-field step, and (used by the torch bridge and
+the numpy reference) its torch constructor and numpy forward.
+
+Rules work on sizes that are Python ints or, for symbolic inputs
+([3, H, W]), sympy expressions: they use only ``+ - * //`` and the helpers
+below, and they never compare sizes directly. Comparisons go through the
+:class:`Context` the engine passes in, which raises at once for concrete
+sizes and records a constraint for symbolic ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, ClassVar, Mapping, Sequence
+
+from ..errors import ShapeError
+
+Dim = Any            # int, or a sympy expression for symbolic sizes
+Shape = tuple        # tuple[Dim, ...], batch included, as torch prints it
+
+
+# --------------------------------------------------------------------------
+# Argument schema
+# --------------------------------------------------------------------------
+
+class ArgError(Exception):
+    """An argument value is invalid; ``expected`` says what was wanted."""
+
+    def __init__(self, expected: str, found: Any = None, hint: str | None = None) -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.found = found
+        self.hint = hint
+
+
+REQUIRED = object()   # marker: the argument has no default
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{value!r} (a bool)"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(repr(v) for v in value) + "]"
+    return repr(value)
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One keyword argument: its name, how it is checked, its default."""
+
+    name: str
+    check: Callable[[Any], Any]
+    default: Any = REQUIRED
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+def int_arg(minimum: int | None = None) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if not is_int(value):
+            raise ArgError(f"an integer{'' if minimum is None else f' >= {minimum}'}", value)
+        if minimum is not None and value < minimum:
+            raise ArgError(f"an integer >= {minimum}", value)
+        return value
+    return check
+
+
+def int_tuple_arg(rank: int, minimum: int | None = None) -> Callable[[Any], tuple]:
+    """An int or a list of ``rank`` ints (torch's ``_pair`` / ``_triple``)."""
+    def check(value: Any) -> tuple:
+        what = f"an integer{'' if minimum is None else f' >= {minimum}'}"
+        if is_int(value):
+            values = (value,) * rank
+        elif isinstance(value, (list, tuple)) and len(value) == rank and all(is_int(v) for v in value):
+            values = tuple(value)
+        else:
+            expected = what if rank == 1 else f"{what} or a list of {rank} integers"
+            raise ArgError(expected, value)
+        if minimum is not None and any(v < minimum for v in values):
+            raise ArgError(what if rank == 1 else f"{what} or a list of {rank} such integers", value)
+        return values
+    return check
+
+
+def bool_arg(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ArgError("true or false", value)
+    return value
+
+
+def number_arg(minimum: float | None = None, strictly: bool = False) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ArgError("a number", value)
+        if minimum is not None and (value <= minimum if strictly else value < minimum):
+            raise ArgError(f"a number {'>' if strictly else '>='} {minimum}", value)
+        return value
+    return check
+
+
+def choice_arg(*options: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise ArgError("one of " + ", ".join(repr(o) for o in options), value)
+        return value
+    return check
+
+
+def optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def wrapped(value: Any) -> Any:
+        return None if value is None else check(value)
+    return wrapped
+
+
+def any_arg(value: Any) -> Any:
+    return value
+
+
+# --------------------------------------------------------------------------
+# Receptive-field steps (Araujo, Norris, Sim, Distill 2019)
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class AxisStep:
+    """How one layer maps the field along one axis, in its input's elements.
+
+    With the field of the layer's input (size r, jump S, start c):
+      r_out = r + span * S       # span: extra input elements one output sees
+      S_out = S * stride         # stride < 1 after upsampling
+      c_out = c + offset * S     # offset: centre of output 0, input coords
+    For a convolution span = d(k-1), stride = s, offset = (d(k-1))/2 - p_left.
+    """
+
+    span: Any
+    stride: Any
+    offset: Any
+
+
+class GlobalField:
+    """Marker: every output element sees the whole input (global pooling, linear)."""
+
+    def __repr__(self) -> str:  # pragma: no cover
+        return "GLOBAL"
+
+
+GLOBAL = GlobalField()
+
+
+def conv_axis_step(kernel: int, stride: int, pad_left: Any, dilation: int = 1) -> AxisStep | None:
+    """Distill's rule for a convolution or pooling window along one axis."""
+    effective = dilation * (kernel - 1)              # span of a dilated kernel, minus one
+    if effective == 0 and stride == 1 and pad_left == 0:
+        return None                                  # identity on this axis
+    return AxisStep(effective, stride, Fraction(effective, 2) - pad_left)
+
+
+# --------------------------------------------------------------------------
+# What a rule returns
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Everything one layer contributes, for one set of input shapes."""
+
+    output_shape: Shape
+    param_shapes: Mapping[str, tuple] = field(default_factory=dict)   # as module.named_parameters()
+    buffer_shapes: Mapping[str, tuple] = field(default_factory=dict)  # as module.named_buffers()
+    macs: Any = 0
+    flops: Any = 0
+    # None: the field passes through unchanged; GLOBAL; or one AxisStep|None per spatial axis.
+    field: Any = None
+
+
+# --------------------------------------------------------------------------
+# The context a rule runs in
+# --------------------------------------------------------------------------
+
+class Context:
+    """Checks and explanations for one layer evaluation (concrete sizes).
+
+    The engine's symbolic context subclasses this and records constraints
+    instead of raising when a comparison depends on a symbol.
+    """
+
+    explaining: bool = False
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, Any]] = []
+
+    # -- checks: ``message`` is a callable so it costs nothing when the check passes
+    def require(self, ok: bool, message: Callable[[], str]) -> None:
+        if not ok:
+            raise ShapeError(message())
+
+    def require_at_least(self, value: Dim, minimum: Dim, message: Callable[[], str]) -> None:
+        if value < minimum:
+            raise ShapeError(message())
+
+    def require_equal(self, value: Dim, expected: Dim, message: Callable[[], str]) -> None:
+        if value != expected:
+            raise ShapeError(message())
+
+    def require_divisible(self, value: Dim, divisor: int, message: Callable[[], str]) -> None:
+        if value % divisor != 0:
+            raise ShapeError(message())
+
+    def is_true(self, condition_fn: Callable[[], bool]) -> bool:
+        """A branch on sizes (torch's ceil_mode rule): concrete here."""
+        return condition_fn()
+
+    def explain(self, label: str, formula: str, value: Any) -> None:
+        """Record ``label = formula = value`` (only called when explaining)."""
+        self.lines.append((label, formula, value))
+
+
+class ExplainingContext(Context):
+    explaining = True
+
+
+# --------------------------------------------------------------------------
+# The layer type
+# --------------------------------------------------------------------------
+
+class LayerType:
+    """Base class: subclasses set ``name``/``args`` and implement ``evaluate``."""
+
+    name: ClassVar[str] = ""
+    args: ClassVar[tuple[Arg, ...]] = ()
+    #: number of inputs: 1, or None for merges (two or more)
+    arity: ClassVar[int | None] = 1
+    #: a one-line description for docs and `cnncalc types`
+    summary: ClassVar[str] = ""
+
+    def configure(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Cross-argument checks after the schema; may normalise. Raise ArgError."""
+        return args
+
+    def evaluate(self, cfg: Mapping[str, Any], inputs: Sequence[Shape], ctx: Context) -> Outcome:
+        raise NotImplementedError
+
+    # The torch bridge and the numpy reference call these; layer files import
+    # torch / numpy inside them, never at module level.
+    def to_torch(self, cfg: Mapping[str, Any], inputs: Sequence[Shape]):  # -> torch.nn.Module
+        raise NotImplementedError(f"{self.name} has no torch constructor")
+
+    def reference(self, cfg: Mapping[str, Any], weights: Mapping[str, Any], inputs: Sequence[Any]):
+        """numpy forward pass; ``weights`` maps parameter/buffer names to arrays."""
+        raise NotImplementedError(f"{self.name} has no numpy reference")
+
+    def is_view(self, cfg: Mapping[str, Any]) -> bool:
+        """True when the output shares its input's memory (a view, or in-place)."""
+        return False
+
+    def has_reference(self) -> bool:
+        return type(self).reference is not LayerType.reference
+
+
+# --------------------------------------------------------------------------
+# Small shape helpers shared by the families
+# --------------------------------------------------------------------------
+
+def numel(shape: Sequence[Dim]) -> Dim:
+    total = 1
+    for size in shape:
+        total = total * size
+    return total
+
+
+def dim_max(values: Sequence[Dim]) -> Dim:
+    """max() for sizes that may be symbolic (sympy.Max, imported only then)."""
+    values = list(values)
+    if all(isinstance(v, (int, Fraction)) for v in values):
+        return max(values)
+    import sympy
+    return sympy.Max(*values)
+
+
+def ceil_div(numerator: Dim, denominator: Dim) -> Dim:
+    """⌈a / b⌉ for positive b, exact for ints and sympy expressions."""
+    return -((-numerator) // denominator)
+
+
+def fmt_shape(shape: Sequence[Dim]) -> str:
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def fmt_spatial(sizes: Sequence[Dim]) -> str:
+    return "x".join(str(s) for s in sizes)
+
+
+def expect_rank(ctx: Context, shape: Shape, ranks: Sequence[int], what: str) -> None:
+    """torch's 'Expected 3D (unbatched) or 4D (batched) input' check, batch included."""
+    if len(shape) not in ranks:
+        allowed = " or ".join(f"{r}-d" for r in ranks)
+        raise ShapeError(f"expected a {allowed} input {what}, found {len(shape)}-d {fmt_shape(shape)}")
+
+
+def normalize_dim(dim: int, rank: int, what: str = "dim") -> int:
+    """torch's wrap of a negative dimension index; raises ShapeError when out of range."""
+    if not -rank <= dim < rank:
+        raise ShapeError(f"{what} {dim} is out of range for a {rank}-d tensor (expected {-rank}..{rank - 1})")
+    return dim % rank

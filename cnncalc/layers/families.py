@@ -1,0 +1,3 @@
+"""Imports every family module so that each registers its types."""
+
+from . import activation, conv, dropout, linear, merge, norm, pad, pool, reshape, upsample  # noqa: F401

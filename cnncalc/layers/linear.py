@@ -1,0 +1,60 @@
+"""Linear (on the last dimension, as torch) and Identity."""
+
+from __future__ import annotations
+
+from .base import GLOBAL, Arg, LayerType, Outcome, bool_arg, int_arg, numel
+from .registry import register
+
+
+@register
+class Linear(LayerType):
+    name = "Linear"
+    summary = "y = x·Wᵀ + b on the last dimension"
+    args = (Arg("out_features", int_arg(1)), Arg("bias", bool_arg, True))
+
+    def evaluate(self, cfg, inputs, ctx):
+        x = inputs[0]
+        in_features, out_features = x[-1], cfg["out_features"]
+        output = (*x[:-1], out_features)
+        params = {"weight": (out_features, in_features)}
+        if cfg["bias"]:
+            params["bias"] = (out_features,)
+        rows = numel(x[:-1])                       # every leading dim, batch included
+        macs = rows * in_features * out_features   # one MAC per weight per row
+        flops = 2 * macs + (rows * out_features if cfg["bias"] else 0)   # + one bias add per output
+        if ctx.explaining:
+            ctx.explain("params", f"{out_features} · {in_features}" + (f" + {out_features}" if cfg["bias"] else ""),
+                        out_features * in_features + (out_features if cfg["bias"] else 0))
+            ctx.explain("MACs", f"{rows} · {in_features} · {out_features}", macs)
+            ctx.explain("FLOPs", f"2 · {macs}" + (f" + {rows * out_features}" if cfg["bias"] else ""), flops)
+        return Outcome(output, params, {}, macs, flops, GLOBAL)
+
+    def to_torch(self, cfg, inputs):
+        import torch
+        return torch.nn.Linear(in_features=inputs[0][-1], **cfg)
+
+    def reference(self, cfg, weights, inputs):
+        out = inputs[0] @ weights["weight"].T
+        return out + weights["bias"] if "bias" in weights else out
+
+
+@register
+class Identity(LayerType):
+    name = "Identity"
+    summary = "returns its input"
+    args = ()
+
+    def evaluate(self, cfg, inputs, ctx):
+        return Outcome(inputs[0])
+
+    def is_view(self, cfg):
+        return True
+
+    def to_torch(self, cfg, inputs):
+        import torch
+        return torch.nn.Identity()
+
+    def reference(self, cfg, weights, inputs):
+        return inputs[0]
+
+

@@ -1,0 +1,272 @@
+"""Normalisations: BatchNorm, GroupNorm, LayerNorm, InstanceNorm, LocalResponseNorm.
+
+FLOPs follow inference (eval) semantics, per element:
+  normalise with known statistics: subtract mean, multiply by 1/√(var + ε) = 2
+  statistics from the data (GroupNorm, LayerNorm, InstanceNorm): mean 1
+    (add) + variance 3 (subtract, square, add) = 4 more
+  affine: multiply by γ, add β = 2 more
+Per-group scalar work (dividing sums, √) is not counted. The receptive field
+treats statistics as constants, as inference does (identity).
+"""
+
+from __future__ import annotations
+
+from .base import (
+    Arg, LayerType, Outcome, bool_arg, expect_rank, fmt_shape, int_arg, int_tuple_arg, number_arg, numel, optional,
+)
+from .registry import register
+
+NORMALISE = 2      # (x − mean) · rsqrt(var + ε)
+STATISTICS = 4     # mean: 1 add; variance: subtract, square, add
+AFFINE = 2         # · γ + β
+
+
+def _norm_flops(elements, statistics: bool, affine: bool):
+    return elements * (NORMALISE + (STATISTICS if statistics else 0) + (AFFINE if affine else 0))
+
+
+class _BatchNorm(LayerType):
+    ranks: tuple[int, ...] = (4,)
+    args = (
+        Arg("eps", number_arg(0, strictly=True), 1e-5),
+        Arg("momentum", optional(number_arg(0)), 0.1),
+        Arg("affine", bool_arg, True),
+        Arg("track_running_stats", bool_arg, True),
+    )
+    summary = "batch normalisation over the channel dimension"
+
+    def evaluate(self, cfg, inputs, ctx):
+        x = inputs[0]
+        expect_rank(ctx, x, self.ranks, "(batch, channels, ...)")
+        channels = x[1]
+        params = {"weight": (channels,), "bias": (channels,)} if cfg["affine"] else {}
+        buffers = ({"running_mean": (channels,), "running_var": (channels,), "num_batches_tracked": ()}
+                   if cfg["track_running_stats"] else {})
+        elements = numel(x)
+        # eval mode uses the running statistics: no statistics pass over the data
+        flops = _norm_flops(elements, statistics=not cfg["track_running_stats"], affine=cfg["affine"])
+        if ctx.explaining:
+            ctx.explain("params", f"2 · {channels}" if cfg["affine"] else "0", 2 * channels if cfg["affine"] else 0)
+            ctx.explain("buffers", f"2 · {channels} + 1" if cfg["track_running_stats"] else "0",
+                        2 * channels + 1 if cfg["track_running_stats"] else 0)
+            ctx.explain("FLOPs", f"{elements} · ({NORMALISE}" + (f" + {AFFINE}" if cfg["affine"] else "") + ")", flops)
+        return Outcome(x, params, buffers, 0, flops, None)
+
+    def to_torch(self, cfg, inputs):
+        import torch
+        return getattr(torch.nn, self.name)(num_features=inputs[0][1], **cfg)
+
+    def reference(self, cfg, weights, inputs):
+        x = inputs[0]
+        view = (1, -1) + (1,) * (x.ndim - 2)
+        if cfg["track_running_stats"]:
+            mean = weights["running_mean"].reshape(view)
+            var = weights["running_var"].reshape(view)
+        else:
+            axes = (0,) + tuple(range(2, x.ndim))
+            mean = x.mean(axis=axes, keepdims=True)
+            var = x.var(axis=axes, keepdims=True)
+        y = (x - mean) / (var + cfg["eps"]) ** 0.5
+        if cfg["affine"]:
+            y = y * weights["weight"].reshape(view) + weights["bias"].reshape(view)
+        return y.astype(x.dtype, copy=False)
+
+
+@register
+class BatchNorm1d(_BatchNorm):
+    name = "BatchNorm1d"
+    ranks = (2, 3)
+
+
+@register
+class BatchNorm2d(_BatchNorm):
+    name = "BatchNorm2d"
+    ranks = (4,)
+
+
+@register
+class BatchNorm3d(_BatchNorm):
+    name = "BatchNorm3d"
+    ranks = (5,)
+
+
+class _InstanceNorm(_BatchNorm):
+    args = (
+        Arg("eps", number_arg(0, strictly=True), 1e-5),
+        Arg("momentum", optional(number_arg(0)), 0.1),
+        Arg("affine", bool_arg, False),
+        Arg("track_running_stats", bool_arg, False),
+    )
+    summary = "instance normalisation: per sample and channel"
+
+    def evaluate(self, cfg, inputs, ctx):
+        x = inputs[0]
+        expect_rank(ctx, x, self.ranks, "(batch, channels, ...)")
+        channels = x[1]
+        params = {"weight": (channels,), "bias": (channels,)} if cfg["affine"] else {}
+        buffers = ({"running_mean": (channels,), "running_var": (channels,), "num_batches_tracked": ()}
+                   if cfg["track_running_stats"] else {})
+        flops = _norm_flops(numel(x), statistics=not cfg["track_running_stats"], affine=cfg["affine"])
+        if ctx.explaining:
+            ctx.explain("FLOPs", f"{numel(x)} · ({NORMALISE}"
+                        + ("" if cfg["track_running_stats"] else f" + {STATISTICS}")
+                        + (f" + {AFFINE}" if cfg["affine"] else "") + ")", flops)
+        return Outcome(x, params, buffers, 0, flops, None)
+
+    def reference(self, cfg, weights, inputs):
+        x = inputs[0]
+        view = (1, -1) + (1,) * (x.ndim - 2)
+        if cfg["track_running_stats"]:
+            return super().reference(cfg, weights, inputs)
+        axes = tuple(range(2, x.ndim))
+        y = (x - x.mean(axis=axes, keepdims=True)) / (x.var(axis=axes, keepdims=True) + cfg["eps"]) ** 0.5
+        if cfg["affine"]:
+            y = y * weights["weight"].reshape(view) + weights["bias"].reshape(view)
+        return y.astype(x.dtype, copy=False)
+
+
+@register
+class InstanceNorm1d(_InstanceNorm):
+    name = "InstanceNorm1d"
+    ranks = (3,)
+
+
+@register
+class InstanceNorm2d(_InstanceNorm):
+    name = "InstanceNorm2d"
+    ranks = (4,)
+
+
+@register
+class InstanceNorm3d(_InstanceNorm):
+    name = "InstanceNorm3d"
+    ranks = (5,)
+
+
+@register
+class GroupNorm(LayerType):
+    name = "GroupNorm"
+    args = (
+        Arg("num_groups", int_arg(1)),
+        Arg("eps", number_arg(0, strictly=True), 1e-5),
+        Arg("affine", bool_arg, True),
+    )
+    summary = "group normalisation: statistics per sample and channel group"
+
+    def evaluate(self, cfg, inputs, ctx):
+        x = inputs[0]
+        expect_rank(ctx, x, (2, 3, 4, 5, 6), "(batch, channels, ...)")
+        channels, groups = x[1], cfg["num_groups"]
+        ctx.require_divisible(channels, groups, lambda: (
+            f"{channels} channels are not divisible by num_groups={groups}"))
+        params = {"weight": (channels,), "bias": (channels,)} if cfg["affine"] else {}
+        flops = _norm_flops(numel(x), statistics=True, affine=cfg["affine"])
+        if ctx.explaining:
+            ctx.explain("FLOPs", f"{numel(x)} · ({NORMALISE} + {STATISTICS}" + (f" + {AFFINE}" if cfg["affine"] else "")
+                        + ")", flops)
+        return Outcome(x, params, {}, 0, flops, None)
+
+    def to_torch(self, cfg, inputs):
+        import torch
+        return torch.nn.GroupNorm(num_channels=inputs[0][1], **cfg)
+
+    def reference(self, cfg, weights, inputs):
+        x = inputs[0]
+        n, c = x.shape[:2]
+        grouped = x.reshape(n, cfg["num_groups"], -1)
+        y = (grouped - grouped.mean(axis=2, keepdims=True)) / (grouped.var(axis=2, keepdims=True) + cfg["eps"]) ** 0.5
+        y = y.reshape(x.shape)
+        if cfg["affine"]:
+            view = (1, -1) + (1,) * (x.ndim - 2)
+            y = y * weights["weight"].reshape(view) + weights["bias"].reshape(view)
+        return y.astype(x.dtype, copy=False)
+
+
+def _shape_arg(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    return int_tuple_arg(len(value) if isinstance(value, (list, tuple)) and value else 1, 1)(value)
+
+
+@register
+class LayerNorm(LayerType):
+    name = "LayerNorm"
+    args = (
+        Arg("normalized_shape", _shape_arg),
+        Arg("eps", number_arg(0, strictly=True), 1e-5),
+        Arg("elementwise_affine", bool_arg, True),
+        Arg("bias", bool_arg, True),
+    )
+    summary = "layer normalisation over the trailing normalized_shape dimensions"
+
+    def evaluate(self, cfg, inputs, ctx):
+        x = inputs[0]
+        shape = tuple(cfg["normalized_shape"])
+        trailing = tuple(x[len(x) - len(shape):]) if len(shape) <= len(x) else None
+        ctx.require(trailing is not None and len(shape) < len(x), lambda: (
+            f"normalized_shape {list(shape)} needs at least {len(shape) + 1} dimensions, input is {fmt_shape(x)}"))
+        for have, want in zip(trailing, shape):
+            ctx.require_equal(have, want, lambda: (
+                f"normalized_shape {list(shape)} does not match the input's trailing dimensions "
+                f"{list(trailing)} (input {fmt_shape(x)})"))
+        params = {}
+        if cfg["elementwise_affine"]:
+            params["weight"] = shape
+            if cfg["bias"]:
+                params["bias"] = shape
+        affine_cost = (1 if cfg["elementwise_affine"] else 0) + (1 if cfg["elementwise_affine"] and cfg["bias"] else 0)
+        flops = numel(x) * (NORMALISE + STATISTICS + affine_cost)
+        if ctx.explaining:
+            ctx.explain("FLOPs", f"{numel(x)} · ({NORMALISE} + {STATISTICS} + {affine_cost})", flops)
+        return Outcome(x, params, {}, 0, flops, None)
+
+    def to_torch(self, cfg, inputs):
+        import torch
+        return torch.nn.LayerNorm(**{**cfg, "normalized_shape": list(cfg["normalized_shape"])})
+
+    def reference(self, cfg, weights, inputs):
+        x = inputs[0]
+        axes = tuple(range(x.ndim - len(cfg["normalized_shape"]), x.ndim))
+        y = (x - x.mean(axis=axes, keepdims=True)) / (x.var(axis=axes, keepdims=True) + cfg["eps"]) ** 0.5
+        if "weight" in weights:
+            y = y * weights["weight"]
+        if "bias" in weights:
+            y = y + weights["bias"]
+        return y.astype(x.dtype, copy=False)
+
+
+@register
+class LocalResponseNorm(LayerType):
+    name = "LocalResponseNorm"
+    args = (
+        Arg("size", int_arg(1)),
+        Arg("alpha", number_arg(), 1e-4),
+        Arg("beta", number_arg(), 0.75),
+        Arg("k", number_arg(), 1.0),
+    )
+    summary = "AlexNet's local response normalisation across channels"
+
+    def evaluate(self, cfg, inputs, ctx):
+        x = inputs[0]
+        ctx.require(len(x) >= 3, lambda: f"LocalResponseNorm expects 3 or more dimensions, found {fmt_shape(x)}")
+        size = cfg["size"]
+        # square 1, window sum size−1, ·α/n 1, +k 1, ^β 1, divide 1
+        per_element = size + 4
+        flops = numel(x) * per_element
+        if ctx.explaining:
+            ctx.explain("FLOPs", f"{numel(x)} · ({size} + 4)", flops)
+        return Outcome(x, {}, {}, 0, flops, None)
+
+    def to_torch(self, cfg, inputs):
+        import torch
+        return torch.nn.LocalResponseNorm(**cfg)
+
+    def reference(self, cfg, weights, inputs):
+        import numpy as np
+        x = inputs[0]
+        size = cfg["size"]
+        squared = x * x
+        channels = x.shape[1]
+        padded = np.pad(squared, [(0, 0), (size // 2, (size - 1) // 2)] + [(0, 0)] * (x.ndim - 2))
+        window = sum(padded[:, i:i + channels] for i in range(size))
+        return (x / (cfg["k"] + cfg["alpha"] / size * window) ** cfg["beta"]).astype(x.dtype, copy=False)

@@ -1,0 +1,81 @@
+"""Padding layers: Zero/Constant/Reflection/Replication/CircularPad 1d/2d/3d.
+
+``padding`` is an int or torch's tuple, last axis first:
+(left, right[, top, bottom[, front, back]]). Zero and constant pads may be
+negative (a crop). The field shifts by the left pad: c_out = c_in − p_left·S.
+"""
+
+from __future__ import annotations
+
+from .base import Arg, ArgError, AxisStep, LayerType, Outcome, fmt_shape, is_int, number_arg
+from .registry import register
+
+MODE = {"Zero": "constant", "Constant": "constant", "Reflection": "reflect", "Replication": "replicate",
+        "Circular": "circular"}
+
+
+def _padding_arg(rank: int, allow_negative: bool):
+    def check(value):
+        if is_int(value):
+            values = (value,) * (2 * rank)
+        elif isinstance(value, (list, tuple)) and len(value) == 2 * rank and all(is_int(v) for v in value):
+            values = tuple(value)
+        else:
+            raise ArgError(f"an integer or a list of {2 * rank} integers (left, right"
+                           + (", top, bottom" if rank > 1 else "") + (", front, back" if rank > 2 else "") + ")",
+                           value)
+        if not allow_negative and any(v < 0 for v in values):
+            raise ArgError("non-negative padding", value)
+        return values
+    return check
+
+
+class _Pad(LayerType):
+    rank = 2
+    family = "Zero"
+
+    def evaluate(self, cfg, inputs, ctx):
+        x = inputs[0]
+        rank = self.rank
+        ctx.require(len(x) in (rank + 1, rank + 2), lambda: (
+            f"{self.name} expects a {rank + 1}-d or {rank + 2}-d input, found {len(x)}-d {fmt_shape(x)}"))
+        pads = cfg["padding"]
+        output = list(x)
+        steps = []
+        for axis in range(rank):
+            dim = len(x) - 1 - axis                      # torch pads the last axis first
+            left, right = pads[2 * axis], pads[2 * axis + 1]
+            size = x[dim]
+            if self.family == "Reflection":
+                ctx.require_at_least(size, max(left, right) + 1, lambda: (
+                    f"reflection padding {max(left, right)} must be smaller than the input size {size} "
+                    f"(input {fmt_shape(x)})"))
+            elif self.family == "Circular":
+                ctx.require_at_least(size, max(left, right), lambda: (
+                    f"circular padding {max(left, right)} must not exceed the input size {size}"))
+            new = size + left + right
+            ctx.require_at_least(new, 1, lambda: (
+                f"padding ({left}, {right}) leaves no elements of size {size} (input {fmt_shape(x)})"))
+            output[dim] = new
+            steps.append(None if left == 0 and right == 0 else AxisStep(0, 1, -left))
+        steps.reverse()                                   # back to first-spatial-axis-first
+        field = None if all(s is None for s in steps) else tuple([None] * (len(x) - 2 - rank) + steps)
+        return Outcome(tuple(output), {}, {}, 0, 0, field)
+
+    def to_torch(self, cfg, inputs):
+        import torch
+        return getattr(torch.nn, self.name)(**cfg)
+
+    def reference(self, cfg, weights, inputs):
+        from ..reference import ops
+        return ops.pad(inputs[0], cfg["padding"], mode=MODE[self.family], value=cfg.get("value", 0.0))
+
+
+for _family in MODE:
+    for _rank in (1, 2, 3):
+        _name = f"{_family}Pad{_rank}d"
+        _args = (Arg("padding", _padding_arg(_rank, _family in ("Zero", "Constant"))),)
+        if _family == "Constant":
+            _args += (Arg("value", number_arg()),)
+        register(type(_name, (_Pad,), {"name": _name, "rank": _rank, "family": _family, "args": _args,
+                                       "summary": f"{MODE[_family]} padding of the last {_rank} dimension(s)"}))

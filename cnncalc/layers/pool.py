@@ -1,0 +1,234 @@
+"""Pooling: MaxPool, AvgPool, LPPool, AdaptiveAvgPool, AdaptiveMaxPool (1d/2d/3d).
+
+Output sizes follow ATen's pooling_output_shape:
+  out = ⌊(L + 2p − d(k − 1) − 1 + (s − 1 if ceil_mode)) / s⌋ + 1,
+  minus one when ceil_mode makes the last window start in the right padding.
+FLOPs per output element (conventions.md): max K − 1 comparisons; average
+K − 1 adds + 1 divide = K; LP K powers + K − 1 adds + 1 root = 2K; with K the
+kernel volume (adaptive: the exact sum of the bins' window volumes).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .base import (
+    GLOBAL, Arg, ArgError, AxisStep, LayerType, Outcome, bool_arg, ceil_div, conv_axis_step, dim_max,
+    expect_rank, fmt_spatial, int_arg, int_tuple_arg, number_arg, numel, optional,
+)
+from .conv import AXIS_NAMES
+from .registry import register
+
+
+def pooled_size(ctx, size, kernel, stride, pad, dilation, ceil_mode, axis_name):
+    """ATen pooling_output_shape, with torch's 'output size is too small' check."""
+    effective = dilation * (kernel - 1)
+    out = (size + 2 * pad - effective - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and ctx.is_true(lambda: (out - 1) * stride >= size + pad):
+        out = out - 1          # the last window would start inside the right padding
+    if ctx.explaining:
+        ceil_text = f" + ({stride} − 1)" if ceil_mode else ""
+        ctx.explain(f"{axis_name}_out", f"⌊({size} + 2·{pad} − {dilation}·({kernel} − 1) − 1{ceil_text}) / {stride}⌋ + 1",
+                    out)
+    return out
+
+
+class _Pool(LayerType):
+    rank = 2
+    kind = "max"
+    has_dilation = False
+    has_padding = True
+
+    def configure(self, args):
+        if args.get("stride") is None:
+            args["stride"] = args["kernel_size"]      # torch: stride defaults to kernel_size
+        if args.get("return_indices"):
+            raise ArgError("return_indices false (a layer in a file returns one tensor)", True)
+        pads, kernel = args.get("padding", (0,) * self.rank), args["kernel_size"]
+        dilation = args.get("dilation", (1,) * self.rank)
+        for p, k, d in zip(pads, kernel, dilation):
+            limit = (d * (k - 1) + 1) / 2 if self.kind == "max" else k / 2
+            if p > limit:
+                raise ArgError(f"padding at most half of the {'effective ' if self.kind == 'max' else ''}kernel "
+                               f"size (torch: pad should be at most half of kernel size)", list(pads))
+        return args
+
+    def cost_per_output(self, cfg, window: int):
+        if self.kind == "max":
+            return window - 1                     # comparisons
+        if self.kind == "lp":
+            return 2 * window                     # powers, adds, one root
+        return window                             # adds and one divide
+
+    def evaluate(self, cfg, inputs, ctx):
+        x = inputs[0]
+        rank = self.rank
+        expect_rank(ctx, x, (rank + 2,), f"(batch, channels, {', '.join(AXIS_NAMES[rank])})")
+        kernel, stride = cfg["kernel_size"], cfg["stride"]
+        pads = cfg.get("padding", (0,) * rank)
+        dilation = cfg.get("dilation", (1,) * rank)
+        out_spatial, steps = [], []
+        for axis, (size, k, s, p, d) in enumerate(zip(x[2:], kernel, stride, pads, dilation)):
+            name = AXIS_NAMES[rank][axis]
+            out = pooled_size(ctx, size, k, s, p, d, cfg["ceil_mode"], name)
+            ctx.require_at_least(out, 1, lambda: (
+                f"output size is too small: the {'dilated ' if d != 1 else ''}window {fmt_spatial([d * (kk - 1) + 1 for kk, d in zip(kernel, dilation)])} "
+                f"does not fit the padded input (input {fmt_spatial(x[2:])}, padding {fmt_spatial(pads)})"))
+            out_spatial.append(out)
+            steps.append(conv_axis_step(k, s, p, d))
+        output = (x[0], x[1], *out_spatial)
+        window = numel(kernel)
+        per_output = self.cost_per_output(cfg, window)
+        flops = numel(output) * per_output
+        if ctx.explaining:
+            ctx.explain("FLOPs", f"{numel(output)} · {per_output}", flops)
+        return Outcome(output, {}, {}, 0, flops, None if all(s is None for s in steps) else tuple(steps))
+
+    def to_torch(self, cfg, inputs):
+        import torch
+        return getattr(torch.nn, self.name)(**cfg)
+
+    def reference(self, cfg, weights, inputs):
+        from ..reference import ops
+        x = inputs[0]
+        if self.kind == "max":
+            return ops.max_pool(x, cfg["kernel_size"], cfg["stride"], cfg["padding"], cfg["dilation"], cfg["ceil_mode"])
+        if self.kind == "lp":
+            return ops.lp_pool(x, cfg["norm_type"], cfg["kernel_size"], cfg["stride"], cfg["ceil_mode"])
+        return ops.avg_pool(x, cfg["kernel_size"], cfg["stride"], cfg["padding"], cfg["ceil_mode"],
+                            cfg["count_include_pad"], cfg.get("divisor_override"))
+
+
+def _max_args(rank):
+    return (
+        Arg("kernel_size", int_tuple_arg(rank, 1)),
+        Arg("stride", optional(int_tuple_arg(rank, 1)), None),
+        Arg("padding", int_tuple_arg(rank, 0), 0),
+        Arg("dilation", int_tuple_arg(rank, 1), 1),
+        Arg("return_indices", bool_arg, False),
+        Arg("ceil_mode", bool_arg, False),
+    )
+
+
+def _avg_args(rank):
+    args = (
+        Arg("kernel_size", int_tuple_arg(rank, 1)),
+        Arg("stride", optional(int_tuple_arg(rank, 1)), None),
+        Arg("padding", int_tuple_arg(rank, 0), 0),
+        Arg("ceil_mode", bool_arg, False),
+        Arg("count_include_pad", bool_arg, True),
+    )
+    if rank > 1:   # torch's AvgPool1d has no divisor_override
+        args += (Arg("divisor_override", optional(int_arg(1)), None),)
+    return args
+
+
+def _lp_args(rank):
+    return (
+        Arg("norm_type", number_arg(0, strictly=True)),
+        Arg("kernel_size", int_tuple_arg(rank, 1)),
+        Arg("stride", optional(int_tuple_arg(rank, 1)), None),
+        Arg("ceil_mode", bool_arg, False),
+    )
+
+
+def _define(base_name, kind, args_for, summary):
+    for rank in (1, 2, 3):
+        name = f"{base_name}{rank}d"
+        cls = type(name, (_Pool,), {"name": name, "rank": rank, "kind": kind, "args": args_for(rank),
+                                    "summary": summary})
+        register(cls)
+
+
+_define("MaxPool", "max", _max_args, "max pooling (K − 1 comparisons per output)")
+_define("AvgPool", "avg", _avg_args, "average pooling (K FLOPs per output)")
+_define("LPPool", "lp", _lp_args, "power-average pooling (2K FLOPs per output)")
+
+
+def adaptive_bins(size, out):
+    """Bins of ATen's adaptive pooling: [⌊i·L/O⌋, ⌈(i+1)·L/O⌉) for i < O."""
+    return [(i * size // out, ceil_div((i + 1) * size, out)) for i in range(out)]
+
+
+def _adaptive_size_arg(rank):
+    ints = int_tuple_arg(rank, 1)
+
+    def check(value):
+        if isinstance(value, (list, tuple)) and len(value) == rank and all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1) for v in value):
+            return tuple(value)
+        try:
+            return ints(value)
+        except ArgError:
+            raise ArgError(f"an integer >= 1 or a list of {rank} such integers (null keeps that size)",
+                           value) from None
+    return check
+
+
+class _Adaptive(LayerType):
+    rank = 2
+    kind = "avg"
+
+    def configure(self, args):
+        if args.get("return_indices"):
+            raise ArgError("return_indices false (a layer in a file returns one tensor)", True)
+        return args
+
+    def evaluate(self, cfg, inputs, ctx):
+        x = inputs[0]
+        rank = self.rank
+        expect_rank(ctx, x, (rank + 2,), f"(batch, channels, {', '.join(AXIS_NAMES[rank])})")
+        spatial = x[2:]
+        outs = tuple(size if want is None else want for size, want in zip(spatial, cfg["output_size"]))
+        window_sums = []       # Σ over bins of the window length, per axis
+        steps = []
+        for size, out in zip(spatial, outs):
+            if isinstance(out, int) and isinstance(size, int) and size == out:
+                window_sums.append(size)
+                steps.append(None)
+                continue
+            bins = adaptive_bins(size, out)
+            lengths = [end - start for start, end in bins]
+            total = 0
+            for length in lengths:
+                total = total + length
+            window_sums.append(total)
+            widest = dim_max(lengths)
+            first = lengths[0]
+            stride = Fraction(size, out) if isinstance(size, int) else size / out
+            steps.append(AxisStep(widest - 1, stride, (first - 1) / 2 if not isinstance(first, int)
+                                  else Fraction(first - 1, 2)))
+        output = (x[0], x[1], *outs)
+        planes = x[0] * x[1]
+        volume_sum = numel(window_sums)        # Σ over output bins of window volume
+        if self.kind == "max":
+            flops = planes * (volume_sum - numel(outs))      # window − 1 comparisons per output
+        else:
+            flops = planes * volume_sum                       # window − 1 adds + 1 divide per output
+        if ctx.explaining:
+            ctx.explain("FLOPs", f"{planes} · ({' · '.join(map(str, window_sums))}"
+                        + (f" − {numel(outs)})" if self.kind == "max" else ")"), flops)
+        all_one = all(isinstance(o, int) and o == 1 for o in outs)
+        field = GLOBAL if all_one else (None if all(s is None for s in steps) else tuple(steps))
+        return Outcome(output, {}, {}, 0, flops, field)
+
+    def to_torch(self, cfg, inputs):
+        import torch
+        return getattr(torch.nn, self.name)(**{**cfg, "output_size": tuple(cfg["output_size"])})
+
+    def reference(self, cfg, weights, inputs):
+        from ..reference import ops
+        if self.kind == "max":
+            return ops.adaptive_max_pool(inputs[0], cfg["output_size"])
+        return ops.adaptive_avg_pool(inputs[0], cfg["output_size"])
+
+
+for _rank in (1, 2, 3):
+    for _kind, _base in (("avg", "AdaptiveAvgPool"), ("max", "AdaptiveMaxPool")):
+        _args = (Arg("output_size", _adaptive_size_arg(_rank)),)
+        if _kind == "max":
+            _args += (Arg("return_indices", bool_arg, False),)
+        register(type(f"{_base}{_rank}d", (_Adaptive,), {
+            "name": f"{_base}{_rank}d", "rank": _rank, "kind": _kind, "args": _args,
+            "summary": f"adaptive {_kind} pooling to output_size (1: global)",
+        }))

@@ -1,0 +1,145 @@
+"""Upsample (nearest, nearest-exact, linear, bilinear, bicubic, trilinear).
+
+Output size: ``size``, or ⌊L · scale_factor⌋ computed in double precision
+as torch does. FLOPs per output element: nearest 0; one linear
+interpolation a + t·(b − a) is 3, so linear 3, bilinear 3·3 = 9 (two along
+W, one along H), trilinear 7·3 = 21; bicubic 4 rows of a 4-tap filter
+(4 multiplies + 3 adds each) and one more along H: 5·7 = 35.
+Receptive field (SPEC's gradient rule): the jump divides by the scale;
+nearest adds nothing; linear modes add one input element (two taps);
+bicubic adds three (four taps). start: the source coordinate of output 0.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from .base import Arg, ArgError, AxisStep, LayerType, Outcome, bool_arg, choice_arg, fmt_shape, is_int, numel, optional
+from .registry import register
+
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")
+RANK_OF_MODE = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+FLOPS_PER_OUTPUT = {"nearest": 0, "nearest-exact": 0, "linear": 3, "bilinear": 9, "bicubic": 35, "trilinear": 21}
+EXTRA_TAPS = {"nearest": 0, "nearest-exact": 0, "linear": 1, "bilinear": 1, "bicubic": 3, "trilinear": 1}
+
+
+def _size_arg(value):
+    if is_int(value) and value >= 1:
+        return value
+    if isinstance(value, (list, tuple)) and value and all(is_int(v) and v >= 1 for v in value):
+        return tuple(value)
+    raise ArgError("a positive integer or a list of them", value)
+
+
+def _scale_arg(value):
+    def ok(v):
+        return not isinstance(v, bool) and isinstance(v, (int, float)) and v > 0
+    if ok(value):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(ok(v) for v in value):
+        return tuple(value)
+    raise ArgError("a positive number or a list of them", value)
+
+
+@register
+class Upsample(LayerType):
+    name = "Upsample"
+    args = (
+        Arg("size", optional(_size_arg), None),
+        Arg("scale_factor", optional(_scale_arg), None),
+        Arg("mode", choice_arg(*MODES), "nearest"),
+        Arg("align_corners", optional(bool_arg), None),
+        Arg("recompute_scale_factor", optional(bool_arg), None),
+    )
+    summary = "upsampling by size or scale_factor (torch.nn.Upsample)"
+
+    def configure(self, args):
+        if (args["size"] is None) == (args["scale_factor"] is None):
+            raise ArgError("exactly one of size and scale_factor", None,
+                           hint="torch: only one of size or scale_factor should be defined")
+        if args["align_corners"] is not None and args["mode"] not in ("linear", "bilinear", "bicubic", "trilinear"):
+            raise ArgError("align_corners only with linear, bilinear, bicubic or trilinear modes", args["align_corners"])
+        return args
+
+    def evaluate(self, cfg, inputs, ctx):
+        x = inputs[0]
+        mode = cfg["mode"]
+        spatial_rank = len(x) - 2
+        ctx.require(spatial_rank >= 1, lambda: f"Upsample expects a 3-d, 4-d or 5-d input, found {fmt_shape(x)}")
+        if mode in RANK_OF_MODE:
+            need = RANK_OF_MODE[mode] + 2
+            ctx.require(len(x) == need, lambda: f"mode {mode!r} expects a {need}-d input, found {len(x)}-d {fmt_shape(x)}")
+        spatial = x[2:]
+
+        def per_axis(value, what):
+            if isinstance(value, tuple):
+                ctx.require(len(value) == spatial_rank, lambda: (
+                    f"{what} has {len(value)} values for {spatial_rank} spatial dimensions (input {fmt_shape(x)})"))
+                return value
+            return (value,) * spatial_rank
+
+        out_spatial, steps = [], []
+        align = bool(cfg["align_corners"])
+        if cfg["size"] is not None:
+            sizes = per_axis(cfg["size"], "size")
+            scales = [None] * spatial_rank
+        else:
+            factors = per_axis(cfg["scale_factor"], "scale_factor")
+            sizes = [self._scaled(size, factor) for size, factor in zip(spatial, factors)]
+            scales = [None if cfg["recompute_scale_factor"] else factor for factor in factors]
+        for size, out, factor in zip(spatial, sizes, scales):
+            ctx.require_at_least(out, 1, lambda: f"upsampled size would be {out} from {size}")
+            out_spatial.append(out)
+            steps.append(self._axis_step(mode, size, out, factor, align))
+        output = (x[0], x[1], *out_spatial)
+        flops = numel(output) * FLOPS_PER_OUTPUT[mode]
+        if ctx.explaining:
+            ctx.explain("FLOPs", f"{numel(output)} · {FLOPS_PER_OUTPUT[mode]}", flops)
+        field = None if all(s is None for s in steps) else tuple(steps)
+        return Outcome(output, {}, {}, 0, flops, field)
+
+    @staticmethod
+    def _scaled(size, factor):
+        if is_int(size):
+            return math.floor(float(size) * factor)      # torch: floor(double(L) · scale)
+        import sympy
+        return sympy.floor(size * sympy.nsimplify(factor))
+
+    @staticmethod
+    def _axis_step(mode, size, out, factor, align):
+        if is_int(size) and is_int(out) and size == out:
+            return None
+        if align and mode in RANK_OF_MODE:
+            # source = o · (L − 1)/(O − 1): output 0 sits on input 0
+            stride = Fraction(size - 1, out - 1) if is_int(size) and is_int(out) and out > 1 else (size - 1) / (out - 1) if out != 1 else 0
+            return AxisStep(EXTRA_TAPS[mode], stride, 0)
+        if factor is not None:
+            stride = Fraction(1) / Fraction(factor)      # torch uses 1/scale_factor when it was given
+        else:
+            stride = Fraction(size, out) if is_int(size) and is_int(out) else size / out
+        if mode == "nearest":
+            offset = 0                                   # source = ⌊o · scale⌋: output 0 reads input 0
+        else:
+            offset = stride / 2 - Fraction(1, 2)         # source = (o + ½) · scale − ½
+            if mode != "bicubic" and mode != "nearest-exact" and _is_negative(offset):
+                offset = 0                               # linear modes clamp a negative source to 0
+            if mode == "nearest-exact":
+                offset = (stride / 2) // 1 if isinstance(stride, Fraction) else offset
+        return AxisStep(EXTRA_TAPS[mode], stride, offset)
+
+    def to_torch(self, cfg, inputs):
+        import torch
+        return torch.nn.Upsample(**cfg)
+
+    def reference(self, cfg, weights, inputs):
+        from ..reference import ops
+        return ops.interpolate(inputs[0], size=cfg["size"], scale_factor=None if cfg["size"] is not None
+                               else cfg["scale_factor"], mode=cfg["mode"], align_corners=cfg["align_corners"])
+
+
+def _is_negative(value) -> bool:
+    try:
+        return bool(value < 0)
+    except TypeError:
+        return False

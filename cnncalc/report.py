@@ -1,0 +1,161 @@
+"""The report: frozen values the engine returns and the renderers format.
+
+``Report.to_dict()`` is exactly the JSON object of SPEC §3: integers stay
+integers, fractions become strings ("1/2"), symbolic sizes become their
+formula as a string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Iterator, Mapping
+
+from .errors import ArgumentError, Loc, did_you_mean
+
+
+def json_value(value: Any) -> Any:
+    """An exact JSON value: int, "p/q" for fractions, formula strings for symbols."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    if isinstance(value, float):  # pragma: no cover - counts are never floats
+        return value
+    # a sympy expression: an Integer/Rational prints like the above
+    if getattr(value, "is_Integer", False):
+        return int(value)
+    if getattr(value, "is_Rational", False):
+        return f"{value.p}/{value.q}"
+    from .engine.symbolic import format_expr
+    return format_expr(value)
+
+
+@dataclass(frozen=True)
+class Field:
+    """Receptive field of one tensor, per spatial axis of the network input."""
+
+    size: tuple
+    jump: tuple
+    start: tuple
+    aligned: bool = True
+    is_global: bool = False
+    parted_at: str | None = None      # where the paths of a misaligned merge part
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "size": json_value(self.size), "jump": json_value(self.jump), "start": json_value(self.start),
+            "aligned": self.aligned, "global": self.is_global,
+        }
+        if not self.aligned and self.parted_at is not None:
+            out["parted_at"] = self.parted_at
+        return out
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    name: str
+    type: str
+    inputs: tuple[str, ...]
+    output_shape: tuple
+    params: Any
+    trainable_params: Any
+    buffers: Any
+    macs: Any
+    flops: Any
+    activation_bytes: Any
+    receptive_field: Field
+    scopes: tuple[str, ...] = ()
+    loc: Loc | None = None
+    param_shapes: Mapping[str, tuple] = field(default_factory=dict)
+    buffer_shapes: Mapping[str, tuple] = field(default_factory=dict)
+
+    @property
+    def depth(self) -> int:
+        return len(self.scopes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "type": self.type, "from": list(self.inputs),
+            "output_shape": json_value(self.output_shape),
+            "params": json_value(self.params), "trainable_params": json_value(self.trainable_params),
+            "buffers": json_value(self.buffers), "macs": json_value(self.macs), "flops": json_value(self.flops),
+            "activation_bytes": json_value(self.activation_bytes),
+            "receptive_field": self.receptive_field.to_dict(),
+        }
+
+
+TOTAL_KEYS = ("params", "trainable_params", "non_trainable_params", "buffers", "macs", "flops",
+              "param_bytes", "activation_bytes", "peak_activation_bytes")
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: Any
+    trainable_params: Any
+    non_trainable_params: Any
+    buffers: Any
+    macs: Any
+    flops: Any
+    param_bytes: Any
+    activation_bytes: Any
+    peak_activation_bytes: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: json_value(getattr(self, key)) for key in TOTAL_KEYS}
+
+
+class Layers(tuple):
+    """The report's layers in execution order; also indexable by path."""
+
+    def __getitem__(self, key):  # type: ignore[override]
+        if isinstance(key, str):
+            for row in self:
+                if row.name == key:
+                    return row
+            raise KeyError(key)
+        return super().__getitem__(key)
+
+    def names(self) -> list[str]:
+        return [row.name for row in self]
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    input: tuple
+    batch: int
+    dtype: str
+    layers: Layers
+    totals: Totals
+    output_shape: tuple
+    receptive_field: Field
+    symbols: tuple[str, ...] = ()
+    scope_types: Mapping[str, str] = field(default_factory=dict)   # block instance path -> block name
+    source: str = "<string>"
+    input_shape: tuple = ()                                        # with the batch
+
+    def layer(self, name: str) -> LayerRow:
+        """The row of layer ``name``; ArgumentError with a suggestion when unknown."""
+        try:
+            return self.layers[name]
+        except KeyError:
+            raise ArgumentError(f"no layer named {name!r} in {self.name}",
+                                hint=did_you_mean(name, self.layers.names())
+                                or f"layers are: {', '.join(self.layers.names()[:8])}, ...") from None
+
+    def __iter__(self) -> Iterator[LayerRow]:
+        return iter(self.layers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "input": json_value(list(self.input)), "batch": self.batch, "dtype": self.dtype,
+            "layers": [row.to_dict() for row in self.layers],
+            "totals": self.totals.to_dict(),
+            "output_shape": json_value(self.output_shape),
+            "receptive_field": self.receptive_field.to_dict(),
+        }

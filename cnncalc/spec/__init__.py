@@ -1,0 +1,1 @@
+"""Parse: architecture file (YAML) -> frozen, located values -> a flat layer graph."""

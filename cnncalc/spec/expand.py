@@ -1,0 +1,388 @@
+"""Located YAML nodes -> a NetworkSpec: blocks, $params, repeat and from expanded.
+
+Names are scoped: a block's layers are local to it and reported by path
+(``basic_4.bn2``; ``.0``, ``.1`` for repeats). An unnamed layer is called by
+its lower-case type and its index in its scope (``conv2d_0``, ``basic_4``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ..errors import Loc, SpecError, did_you_mean
+from ..layers import registry
+from . import expr
+from .model import DTYPE_BYTES, INPUT, LayerSpec, NetworkSpec
+from .yaml_source import YMap, YNode, YScalar, YSeq, parse_yaml, plain
+
+TOP_KEYS = ("name", "input", "batch", "dtype", "blocks", "layers", "budget", "description")
+META_KEYS = ("name", "from", "repeat", "frozen")
+MAX_LAYERS = 100_000
+MAX_REPEAT = 10_000
+MAX_BLOCK_DEPTH = 32
+MAX_DIM = 2**31
+MAX_BATCH = 2**20
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def load_text(text: str, filename: str = "<string>") -> NetworkSpec:
+    """Parse and expand an architecture file's text."""
+    root = parse_yaml(text, filename)
+    return _Expander(filename).network(root)
+
+
+def load_path(path: str | Path) -> NetworkSpec:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise SpecError(f"cannot read {str(path)!r}: {err.strerror or err}") from None
+    if size > 4 * 2**20:
+        raise SpecError(f"{path}: file is {size:,} bytes; architecture files are limited to 4 MiB")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(f"cannot read {str(path)!r}: {err}") from None
+    return load_text(text, str(path))
+
+
+@dataclass(frozen=True)
+class _Block:
+    name: str
+    params: tuple[tuple[str, Any, Loc], ...]   # name, default (REQUIRED_PARAM) , loc
+    layers: YSeq
+    loc: Loc
+
+
+_REQUIRED_PARAM = object()
+
+
+class _Expander:
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.blocks: dict[str, _Block] = {}
+        self.layers: list[LayerSpec] = []
+        self.scope_types: dict[str, str] = {}
+
+    # -- top level ---------------------------------------------------------
+    def network(self, root: YNode) -> NetworkSpec:
+        if not isinstance(root, YMap):
+            raise SpecError("expected a mapping with 'input' and 'layers' at the top of the file",
+                            loc=root.loc)
+        for key, _ in root.items:
+            if key.value not in TOP_KEYS:
+                raise SpecError(f"unknown top-level key {key.value!r}", loc=key.loc,
+                                hint=did_you_mean(str(key.value), TOP_KEYS)
+                                or f"expected one of {', '.join(TOP_KEYS)}")
+        name = self._scalar(root, "name", str, default=Path(self.filename).stem if self.filename not in ("<string>", "<stdin>", "-") else "network")
+        batch = self._scalar(root, "batch", int, default=1)
+        if not 1 <= batch <= MAX_BATCH:
+            raise SpecError(f"batch must be between 1 and {MAX_BATCH:,}, found {batch}", loc=root.get("batch").loc)
+        dtype = self._scalar(root, "dtype", str, default="float32")
+        if dtype.removeprefix("torch.") not in DTYPE_BYTES:
+            raise SpecError(f"unknown dtype {dtype!r}", loc=root.get("dtype").loc,
+                            hint=did_you_mean(dtype, DTYPE_BYTES) or f"expected one of {', '.join(DTYPE_BYTES)}")
+        dtype = dtype.removeprefix("torch.")
+        input_node = root.get("input")
+        if input_node is None:
+            raise SpecError("missing required key 'input' (one sample's shape, channels first, e.g. [3, 224, 224])",
+                            loc=root.loc)
+        input_shape = parse_input(input_node)
+        blocks_node = root.get("blocks")
+        if blocks_node is not None:
+            self._read_blocks(blocks_node)
+        layers_node = root.get("layers")
+        if layers_node is None:
+            raise SpecError("missing required key 'layers' (a list of layers)", loc=root.loc)
+        if not isinstance(layers_node, YSeq) or not layers_node.items:
+            raise SpecError("'layers' must be a non-empty list of layers", loc=layers_node.loc)
+        self._scope(layers_node, prefix="", scope_input=INPUT, params={}, scopes=(), frozen=False,
+                    stack=(), where="layers")
+        return NetworkSpec(
+            name=name, input=input_shape, layers=tuple(self.layers), batch=batch, dtype=dtype,
+            source=self.filename, budget=root.get("budget"), input_loc=input_node.loc,
+            scope_types=MappingProxyType(dict(self.scope_types)),
+        )
+
+    def _scalar(self, root: YMap, key: str, kind: type, default: Any) -> Any:
+        node = root.get(key)
+        if node is None:
+            return default
+        value = node.value if isinstance(node, YScalar) else None
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise SpecError(f"'{key}' must be {'an integer' if kind is int else 'a string'}, found {_show(node)}",
+                            loc=node.loc)
+        return value
+
+    # -- blocks ------------------------------------------------------------
+    def _read_blocks(self, node: YNode) -> None:
+        if not isinstance(node, YMap):
+            raise SpecError("'blocks' must be a mapping of block names to {params, layers}", loc=node.loc)
+        for key, body in node.items:
+            name = key.value
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise SpecError(f"block name {name!r} must be an identifier", loc=key.loc)
+            if registry.lookup(name) is not None or name.lower() in ("add", "mul", "concat"):
+                raise SpecError(f"block name {name!r} hides the layer type of the same name", loc=key.loc,
+                                hint="choose another name")
+            if not isinstance(body, YMap):
+                raise SpecError(f"block {name!r} must be a mapping with 'layers' (and optional 'params')",
+                                loc=body.loc)
+            for bkey, _ in body.items:
+                if bkey.value not in ("params", "layers", "description"):
+                    raise SpecError(f"unknown key {bkey.value!r} in block {name!r}", loc=bkey.loc,
+                                    hint=did_you_mean(str(bkey.value), ("params", "layers"))
+                                    or "a block has 'params' and 'layers'")
+            params: list[tuple[str, Any, Loc]] = []
+            params_node = body.get("params")
+            if params_node is not None:
+                if isinstance(params_node, YScalar) and params_node.value is None:
+                    pass
+                elif not isinstance(params_node, YMap):
+                    raise SpecError(f"'params' of block {name!r} must be a mapping of names to defaults (~ = required)",
+                                    loc=params_node.loc)
+                else:
+                    for pkey, pvalue in params_node.items:
+                        if not isinstance(pkey.value, str) or not _NAME.match(pkey.value):
+                            raise SpecError(f"parameter name {pkey.value!r} must be an identifier", loc=pkey.loc)
+                        if pkey.value in META_KEYS:
+                            raise SpecError(f"parameter name {pkey.value!r} is reserved for every layer",
+                                            loc=pkey.loc, hint="rename the parameter")
+                        default = _REQUIRED_PARAM if isinstance(pvalue, YScalar) and pvalue.value is None else pvalue
+                        params.append((pkey.value, default, pkey.loc))
+            layers = body.get("layers")
+            if not isinstance(layers, YSeq) or not layers.items:
+                raise SpecError(f"block {name!r} needs a non-empty 'layers' list", loc=(layers or body).loc)
+            self.blocks[name] = _Block(name, tuple(params), layers, key.loc)
+
+    # -- a scope: the top-level list or one block instance's body ----------
+    def _scope(self, items: YSeq, prefix: str, scope_input: str, params: dict[str, Any],
+               scopes: tuple[str, ...], frozen: bool, stack: tuple[str, ...], where: str) -> str:
+        local: dict[str, str] = {}
+        history: list[str] = []
+        for index, item in enumerate(items.items):
+            item_where = f"{where}[{index}]"
+            type_name, type_loc, args_node = self._item(item, item_where)
+            args: dict[str, Any] = {}
+            arg_locs: dict[str, Loc] = {}
+            if args_node is not None:
+                for key, value in args_node.items:
+                    if not isinstance(key.value, str):
+                        raise SpecError(f"argument names must be strings, found {key.value!r}", loc=key.loc)
+                    args[key.value] = self._substitute(value, params, item_where)
+                    arg_locs[key.value] = value.loc
+            block = self.blocks.get(type_name)
+            layer_type = None
+            if block is None:
+                layer_type = registry.lookup(type_name)
+                if layer_type is None:
+                    choices = list(registry.all_types()) + list(self.blocks)
+                    raise SpecError(f"unknown layer type {type_name!r}", loc=type_loc,
+                                    hint=did_you_mean(type_name, choices)
+                                    or "layer types are torch.nn class names (Conv2d, ReLU, ...) or blocks defined under 'blocks'")
+            canonical = block.name if block else layer_type.name
+            name = args.pop("name", None)
+            if name is None:
+                name = f"{canonical.lower()}_{index}" if layer_type else f"{canonical}_{index}"
+            elif not isinstance(name, str) or not _NAME.match(name) or name == INPUT:
+                raise SpecError(f"'name' must be an identifier other than 'input', found {name!r}",
+                                loc=arg_locs["name"])
+            if name in local:
+                raise SpecError(f"name {name!r} is already used in this scope", loc=arg_locs.get("name", type_loc),
+                                hint="names must be unique within a block or the top-level list")
+            sources = self._sources(args.pop("from", -1), arg_locs.get("from", type_loc), local, history,
+                                    scope_input)
+            repeat = args.pop("repeat", 1)
+            if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= MAX_REPEAT:
+                raise SpecError(f"'repeat' must be an integer from 1 to {MAX_REPEAT:,}, found {repeat!r}",
+                                loc=arg_locs.get("repeat", type_loc))
+            layer_frozen = args.pop("frozen", frozen)
+            if not isinstance(layer_frozen, bool):
+                raise SpecError(f"'frozen' must be true or false, found {layer_frozen!r}",
+                                loc=arg_locs.get("frozen", type_loc))
+            path = prefix + name
+            arity = 1 if block else layer_type.arity
+            if arity == 1 and len(sources) != 1:
+                raise SpecError(f"{canonical} takes one input, found {len(sources)} in 'from'",
+                                loc=arg_locs.get("from", type_loc) if "from" in arg_locs else type_loc,
+                                hint=f"merge them first with add or concat")
+            if arity is None and len(sources) < 2:
+                raise SpecError(f"{canonical} merges two or more tensors; give them as 'from: [a, b]'",
+                                loc=type_loc)
+            current = sources
+            for copy in range(repeat):
+                copy_path = f"{path}.{copy}" if repeat > 1 else path
+                if block is not None:
+                    output = self._instance(block, args, arg_locs, type_loc, copy_path, current[0], scopes,
+                                            layer_frozen, stack, item_where)
+                else:
+                    self._add(LayerSpec(
+                        path=copy_path, type_name=canonical, args=MappingProxyType(dict(args)),
+                        inputs=tuple(current), loc=type_loc,
+                        arg_locs=MappingProxyType({k: v for k, v in arg_locs.items() if k in args}),
+                        frozen=layer_frozen, scopes=scopes + ((path,) if repeat > 1 else ()),
+                    ))
+                    output = copy_path
+                current = (output,)
+            if repeat > 1:
+                self.scope_types[path] = f"{canonical} ×{repeat}"
+            local[name] = current[0]
+            history.append(current[0])
+        return history[-1]
+
+    def _instance(self, block: _Block, args: dict[str, Any], arg_locs: dict[str, Loc], loc: Loc,
+                  path: str, source: str, scopes: tuple[str, ...], frozen: bool,
+                  stack: tuple[str, ...], where: str) -> str:
+        if block.name in stack:
+            raise SpecError(f"block {block.name!r} uses itself ({' -> '.join(stack + (block.name,))})", loc=loc)
+        if len(stack) >= MAX_BLOCK_DEPTH:
+            raise SpecError(f"blocks nested more than {MAX_BLOCK_DEPTH} deep", loc=loc)
+        names = [p[0] for p in block.params]
+        for key in args:
+            if key not in names:
+                raise SpecError(f"block {block.name!r} has no parameter {key!r}", loc=arg_locs.get(key, loc),
+                                hint=did_you_mean(key, names + list(META_KEYS))
+                                or (f"its parameters are {', '.join(names)}" if names else "it takes no parameters"))
+        values: dict[str, Any] = {}
+        for pname, default, ploc in block.params:
+            if pname in args:
+                values[pname] = args[pname]
+            elif default is _REQUIRED_PARAM:
+                raise SpecError(f"block {block.name!r} needs parameter {pname!r}", loc=loc,
+                                hint=f"write {block.name}: {{{pname}: ...}}")
+            else:
+                # defaults may use the parameters before them ("$out // 4")
+                values[pname] = self._substitute(default, values, f"blocks.{block.name}.params.{pname}")
+        self.scope_types[path] = block.name
+        return self._scope(block.layers, prefix=path + ".", scope_input=source, params=values,
+                           scopes=scopes + (path,), frozen=frozen, stack=stack + (block.name,),
+                           where=f"blocks.{block.name}.layers")
+
+    def _add(self, spec: LayerSpec) -> None:
+        if len(self.layers) >= MAX_LAYERS:
+            raise SpecError(f"the network expands to more than {MAX_LAYERS:,} layers", loc=spec.loc,
+                            hint="reduce 'repeat' counts")
+        self.layers.append(spec)
+
+    # -- one list item -----------------------------------------------------
+    def _item(self, item: YNode, where: str) -> tuple[str, Loc, YMap | None]:
+        if isinstance(item, YScalar):
+            if not isinstance(item.value, str) or not item.value:
+                raise SpecError(f"{where}: expected a layer type name or 'Type: {{args}}', found {_show(item)}",
+                                loc=item.loc)
+            return item.value, item.loc, None
+        if isinstance(item, YMap):
+            if len(item.items) != 1:
+                keys = ", ".join(str(k) for k in item.keys())
+                raise SpecError(f"{where}: a layer is one 'Type: {{args}}' mapping, found keys {keys}",
+                                loc=item.loc, hint="indent the arguments under the type, e.g. Conv2d: {out_channels: 64}")
+            key, value = item.items[0]
+            if not isinstance(key.value, str):
+                raise SpecError(f"{where}: layer type must be a name, found {key.value!r}", loc=key.loc)
+            if isinstance(value, YScalar) and value.value is None:
+                return key.value, key.loc, None
+            if not isinstance(value, YMap):
+                raise SpecError(f"{where} ({key.value}): arguments must be a mapping, found {_show(value)}",
+                                loc=value.loc, hint=f"write {key.value}: {{name: value, ...}}")
+            return key.value, key.loc, value
+        raise SpecError(f"{where}: expected a layer, found a list", loc=item.loc)
+
+    # -- from ----------------------------------------------------------------
+    def _sources(self, value: Any, loc: Loc, local: dict[str, str], history: list[str],
+                 scope_input: str) -> tuple[str, ...]:
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            raise SpecError("'from' is an empty list", loc=loc)
+        resolved = []
+        for ref in values:
+            if isinstance(ref, bool):
+                raise SpecError(f"'from' takes names or negative indices, found {ref!r}", loc=loc)
+            if isinstance(ref, int):
+                if ref >= 0:
+                    raise SpecError(f"'from' index must be negative (-1 is the previous layer), found {ref}",
+                                    loc=loc)
+                back = -ref
+                if back <= len(history):
+                    resolved.append(history[-back])
+                elif back == len(history) + 1:
+                    resolved.append(scope_input)
+                else:
+                    raise SpecError(f"'from: {ref}' reaches before the start of this scope "
+                                    f"({len(history)} layers precede it)", loc=loc)
+            elif isinstance(ref, str):
+                if ref == INPUT:
+                    resolved.append(scope_input)
+                elif ref in local:
+                    resolved.append(local[ref])
+                else:
+                    raise SpecError(f"'from' names {ref!r}, which is not defined before this layer in its scope",
+                                    loc=loc, hint=did_you_mean(ref, list(local) + [INPUT])
+                                    or "a layer can only take tensors from layers above it")
+            else:
+                raise SpecError(f"'from' takes names or negative indices, found {ref!r}", loc=loc)
+        return tuple(resolved)
+
+    # -- $params -------------------------------------------------------------
+    def _substitute(self, node: YNode, params: dict[str, Any], where: str) -> Any:
+        if isinstance(node, YSeq):
+            return [self._substitute(item, params, where) for item in node.items]
+        if isinstance(node, YMap):
+            return {k.value: self._substitute(v, params, where) for k, v in node.items}
+        value = node.value
+        if not isinstance(value, str) or "$" not in value:
+            return value
+        whole = re.fullmatch(r"\$([A-Za-z_][A-Za-z0-9_]*)", value.strip())
+        if whole:
+            key = whole.group(1)
+            if key not in params:
+                if not params:
+                    raise SpecError(f"{value!r} is used outside a block; $params exist only inside blocks",
+                                    loc=node.loc)
+                raise SpecError(f"unknown parameter {value!r}", loc=node.loc,
+                                hint=did_you_mean(key, params) or f"this block's parameters are {', '.join(params)}")
+            return params[key]
+        try:
+            return expr.evaluate(value, params)
+        except expr.ExprError as err:
+            raise SpecError(str(err), loc=node.loc) from None
+
+
+def parse_input(node: YNode) -> tuple[Any, ...]:
+    """The 'input' list: channels first, batch excluded; ints or symbol names."""
+    if not isinstance(node, YSeq) or not 2 <= len(node.items) <= 4:
+        raise SpecError(f"'input' must be a list [C, L], [C, H, W] or [C, D, H, W], found {_show(node)}",
+                        loc=node.loc)
+    dims = []
+    for item in node.items:
+        value = item.value if isinstance(item, YScalar) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not 1 <= value <= MAX_DIM:
+                raise SpecError(f"input sizes must be from 1 to {MAX_DIM:,}, found {value}", loc=item.loc)
+        elif isinstance(value, str) and _SYMBOL.match(value):
+            pass
+        else:
+            raise SpecError(f"an input size is a positive integer or a name (H), found {_show(item)}",
+                            loc=item.loc)
+        dims.append(value)
+    if isinstance(dims[0], str):
+        raise SpecError("the channel count (first input size) must be an integer", loc=node.items[0].loc,
+                        hint="only spatial sizes may be names")
+    return tuple(dims)
+
+
+def _show(node: YNode) -> str:
+    value = plain(node)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    return repr(value)

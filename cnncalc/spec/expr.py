@@ -1,0 +1,111 @@
+"""Integer expressions in block arguments: ``"$mid * 4"``, ``"($c + 1) // 2"``.
+
+A tiny recursive-descent parser over ints, ``$names``, ``+ - * //`` and
+parentheses. Never ``eval``: a file cannot run code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+_TOKEN = re.compile(r"\s*(?:(\d+)|\$([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))")
+LIMIT = 2**63
+
+
+class ExprError(Exception):
+    pass
+
+
+def evaluate(text: str, params: Mapping[str, Any]) -> int:
+    tokens = _tokenize(text)
+    parser = _Parser(tokens, params, text)
+    value = parser.expr()
+    if parser.pos != len(tokens):
+        raise ExprError(f"unexpected {tokens[parser.pos][1]!r} in expression {text!r}")
+    return value
+
+
+def _tokenize(text: str) -> list[tuple[str, Any]]:
+    tokens: list[tuple[str, Any]] = []
+    pos = 0
+    stripped = text.rstrip()
+    while pos < len(stripped):
+        match = _TOKEN.match(stripped, pos)
+        if not match:
+            raise ExprError(f"cannot read {stripped[pos:].strip()!r} in expression {text!r}; "
+                            "expressions use integers, $params, + - * // and parentheses")
+        number, name, op = match.groups()
+        if number is not None:
+            tokens.append(("int", int(number)))
+        elif name is not None:
+            tokens.append(("name", name))
+        else:
+            tokens.append(("op", op))
+        pos = match.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens, params, text):
+        self.tokens, self.params, self.text, self.pos = tokens, params, text, 0
+
+    def _peek(self):
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else (None, None)
+
+    def expr(self) -> int:
+        value = self.term()
+        while self._peek() in (("op", "+"), ("op", "-")):
+            op = self.tokens[self.pos][1]
+            self.pos += 1
+            right = self.term()
+            value = value + right if op == "+" else value - right
+            self._bound(value)
+        return value
+
+    def term(self) -> int:
+        value = self.unary()
+        while self._peek() in (("op", "*"), ("op", "//")):
+            op = self.tokens[self.pos][1]
+            self.pos += 1
+            right = self.unary()
+            if op == "*":
+                value = value * right
+            else:
+                if right == 0:
+                    raise ExprError(f"division by zero in expression {self.text!r}")
+                value = value // right
+            self._bound(value)
+        return value
+
+    def unary(self) -> int:
+        if self._peek() == ("op", "-"):
+            self.pos += 1
+            return -self.unary()
+        return self.atom()
+
+    def atom(self) -> int:
+        kind, value = self._peek()
+        if kind is None:
+            raise ExprError(f"expression {self.text!r} ends too early")
+        self.pos += 1
+        if kind == "int":
+            return value
+        if kind == "name":
+            if value not in self.params:
+                raise ExprError(f"unknown parameter ${value} in expression {self.text!r}")
+            param = self.params[value]
+            if isinstance(param, bool) or not isinstance(param, int):
+                raise ExprError(f"${value} is {param!r}, not an integer, in expression {self.text!r}")
+            return param
+        if value == "(":
+            inner = self.expr()
+            if self._peek() != ("op", ")"):
+                raise ExprError(f"missing ')' in expression {self.text!r}")
+            self.pos += 1
+            return inner
+        raise ExprError(f"unexpected {value!r} in expression {self.text!r}")
+
+    def _bound(self, value: int) -> None:
+        if abs(value) >= LIMIT:
+            raise ExprError(f"expression {self.text!r} exceeds 2**63")
