@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
 from .errors import ArgumentError
@@ -33,7 +32,7 @@ def as_network(net: NetLike) -> NetworkSpec:
         return net
     if isinstance(net, (str, os.PathLike)):
         text = str(net)
-        if "\n" in text and not Path(text).exists():
+        if "\n" in text:          # YAML text, not a path
             return loads(text)
         return load(net)
     raise ArgumentError(f"expected a path, YAML text or a loaded network, found {type(net).__name__}")

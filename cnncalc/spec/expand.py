@@ -217,15 +217,16 @@ class _Expander:
             current = sources
             for copy in range(repeat):
                 copy_path = f"{path}.{copy}" if repeat > 1 else path
+                group = scopes + ((path,) if repeat > 1 else ())
                 if block is not None:
-                    output = self._instance(block, args, arg_locs, type_loc, copy_path, current[0], scopes,
+                    output = self._instance(block, args, arg_locs, type_loc, copy_path, current[0], group,
                                             layer_frozen, stack, item_where)
                 else:
                     self._add(LayerSpec(
                         path=copy_path, type_name=canonical, args=MappingProxyType(dict(args)),
                         inputs=tuple(current), loc=type_loc,
                         arg_locs=MappingProxyType({k: v for k, v in arg_locs.items() if k in args}),
-                        frozen=layer_frozen, scopes=scopes + ((path,) if repeat > 1 else ()),
+                        frozen=layer_frozen, scopes=group,
                     ))
                     output = copy_path
                 current = (output,)

@@ -1,0 +1,141 @@
+"""The command line: thin wrappers over the API; errors caught in one place.
+
+Exit codes (SPEC §4): 0 fine; 1 a budget exceeded or a verify mismatch;
+2 a bad file or bad arguments.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ._version import __version__
+from .errors import ArgumentError, CnnCalcError
+
+EXAMPLES = """
+\b
+Examples:
+  cnncalc summarize examples/resnet50.yaml
+  cnncalc summarize examples/fcn.yaml --set H=512,W=384 --format json
+  cnncalc rf examples/unet.yaml
+  cnncalc sizes examples/unet.yaml
+  cnncalc explain examples/resnet50.yaml conv1
+  cnncalc check examples/*.yaml --max-params 30M
+  cnncalc verify examples/resnet18.yaml --device cpu
+"""
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CnnCalcError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:  # pragma: no cover
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cnncalc")
+def main() -> None:
+    """Shapes, receptive fields, parameters, MACs, FLOPs and memory of a CNN,
+    from its architecture file, before a single weight exists."""
+
+
+# -- shared options -----------------------------------------------------------
+
+def parse_input(text: str | None) -> tuple | None:
+    """'3,512,512' or '3,H,W' -> (3, 512, 512) / (3, 'H', 'W')."""
+    if text is None:
+        return None
+    dims: list[Any] = []
+    for part in text.replace("x", ",").split(","):
+        part = part.strip()
+        if part.isdigit() and int(part) >= 1:
+            dims.append(int(part))
+        elif part.isidentifier():
+            dims.append(part)
+        else:
+            raise ArgumentError(f"--input {text!r}: expected sizes like 3,224,224 (names allowed: 3,H,W), "
+                                f"found {part!r}")
+    if not 2 <= len(dims) <= 4 or not isinstance(dims[0], int):
+        raise ArgumentError(f"--input {text!r}: expected [C, L], [C, H, W] or [C, D, H, W] with an integer C")
+    if any(isinstance(d, int) and d > 2**31 for d in dims):
+        raise ArgumentError(f"--input {text!r}: sizes are limited to 2**31")
+    return tuple(dims)
+
+
+def parse_sets(values: tuple[str, ...]) -> dict[str, int] | None:
+    """('H=512,W=384',) -> {'H': 512, 'W': 384}."""
+    sizes: dict[str, int] = {}
+    for value in values:
+        for item in value.split(","):
+            name, sep, number = item.partition("=")
+            name, number = name.strip(), number.strip()
+            if not sep or not name.isidentifier() or not number.isdigit() or int(number) < 1 or int(number) > 2**31:
+                raise ArgumentError(f"--set {item!r}: expected NAME=SIZE with a positive integer size, e.g. H=512")
+            sizes[name] = int(number)
+    return sizes or None
+
+
+def analysis_options(function):
+    function = click.option("--dtype", default=None, help="Element type for memory figures (float32, float16, ...).")(function)
+    function = click.option("--batch", type=click.IntRange(1, 2**20), default=None, help="Batch size (default: the file's, else 1).")(function)
+    function = click.option("--set", "sets", multiple=True, metavar="NAME=SIZE",
+                            help="Give symbolic input sizes values: --set H=512,W=384.")(function)
+    function = click.option("--input", "input_text", metavar="C,H,W",
+                            help="Replace the file's input shape (batch excluded): --input 3,512,512.")(function)
+    return function
+
+
+def analyze_file(file: str, input_text: str | None, sets: tuple[str, ...], batch: int | None, dtype: str | None):
+    from .api import analyze, load
+    return analyze(load(file), input=parse_input(input_text), sizes=parse_sets(sets), batch=batch, dtype=dtype)
+
+
+# -- commands -------------------------------------------------------------------
+
+@main.command()
+@click.argument("file")
+@analysis_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv"]), default="table",
+              show_default=True)
+@click.option("--depth", type=click.IntRange(0, 64), default=None, help="Fold blocks deeper than N into one row.")
+@click.option("--explain", "explain_layer", metavar="LAYER", default=None,
+              help="Also print one layer's figures as formulas.")
+@click.option("--width", type=click.IntRange(40, 1000), default=None, hidden=True)
+def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, width):
+    """Every layer's output shape, params, MACs, FLOPs, memory and field.
+
+    FILE is an architecture YAML file, or - for standard input.
+    """
+    from .render import render
+    report = analyze_file(file, input_text, sets, batch, dtype)
+    click.echo(render(report, fmt, depth=depth, width=width), nl=False)
+    if explain_layer:
+        from .explain import explain_text
+        click.echo(explain_text(file, explain_layer, input=parse_input(input_text), sizes=parse_sets(sets),
+                                batch=batch, dtype=dtype))
+
+
+def _register_optional_commands() -> None:
+    """Commands whose modules exist; each lives in its own module to keep this file thin."""
+    import importlib
+    for module_name in ("cli_rf", "cli_check", "cli_verify", "cli_run"):
+        try:
+            module = importlib.import_module(f".{module_name}", __package__)
+        except ModuleNotFoundError as err:
+            if err.name and err.name.endswith(module_name):
+                continue
+            raise
+        module.register(main)
+
+
+_register_optional_commands()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

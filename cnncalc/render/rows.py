@@ -1,0 +1,65 @@
+"""Rows for the tabular formats: layers, or blocks folded to a depth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..report import Field, Report
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    type: str
+    depth: int
+    output_shape: tuple
+    params: Any
+    trainable_params: Any
+    macs: Any
+    flops: Any
+    activation_bytes: Any
+    receptive_field: Field
+    layers: int = 1            # how many layers the row stands for
+
+
+def rows(report: Report, depth: int | None = None) -> list[Row]:
+    """One row per layer; with ``depth``, layers deeper than it are folded into their block."""
+    out: list[Row] = []
+    for layer in report.layers:
+        if depth is not None and layer.depth > depth:
+            scope = layer.scopes[depth]
+            if out and out[-1].name == scope:
+                last = out[-1]
+                out[-1] = Row(scope, last.type, depth, layer.output_shape, last.params + layer.params,
+                              last.trainable_params + layer.trainable_params, last.macs + layer.macs,
+                              last.flops + layer.flops, last.activation_bytes + layer.activation_bytes,
+                              layer.receptive_field, last.layers + 1)
+                continue
+            out.append(Row(scope, report.scope_types.get(scope, "block"), depth, layer.output_shape, layer.params,
+                           layer.trainable_params, layer.macs, layer.flops, layer.activation_bytes,
+                           layer.receptive_field))
+            continue
+        out.append(Row(layer.name, layer.type, layer.depth, layer.output_shape, layer.params,
+                       layer.trainable_params, layer.macs, layer.flops, layer.activation_bytes,
+                       layer.receptive_field))
+    return out
+
+
+def shape_text(shape: tuple) -> str:
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def field_text(field: Field) -> str:
+    """'7×7', 'global', with '*' when the paths of a merge disagree."""
+    if field.is_global:
+        text = "global"
+    else:
+        text = "×".join(_number(s) for s in field.size)
+    return text + ("*" if not field.aligned else "")
+
+
+def _number(value: Any) -> str:
+    from ..report import json_value
+    out = json_value(value)
+    return str(out)

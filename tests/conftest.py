@@ -1,0 +1,44 @@
+"""Shared test configuration: hypothesis profiles and small helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+DATA = Path(__file__).resolve().parent / "data"
+
+# "ci": deterministic and sized so the whole suite stays well under 10 minutes on 2 cores.
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_cuda = pytest.mark.skip(reason="needs a CUDA GPU")
+    if not cuda_available():
+        for item in items:
+            if "cuda" in item.keywords:
+                item.add_marker(skip_cuda)
+
+
+@pytest.fixture
+def example():
+    """Path of an example file by stem: example('resnet50')."""
+    def get(stem: str) -> Path:
+        return EXAMPLES / f"{stem}.yaml"
+    return get
