@@ -113,9 +113,13 @@ def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, w
 
     FILE is an architecture YAML file, or - for standard input.
     """
-    from .render import render
     report = analyze_file(file, input_text, sets, batch, dtype)
-    click.echo(render(report, fmt, depth=depth, width=width), nl=False)
+    if fmt == "table" and sys.stdout.isatty():
+        from .render.table import print_table
+        print_table(report, depth)
+    else:
+        from .render import render
+        click.echo(render(report, fmt, depth=depth, width=width), nl=False)
     if explain_layer:
         from .explain import explain_text
         click.echo(explain_text(file, explain_layer, input=parse_input(input_text), sizes=parse_sets(sets),

@@ -66,7 +66,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     storage_last: dict[int, int] = {-1: the_plan.input_last_use}
     alive = storage_bytes[-1]
     peak = alive
-    totals = dict(params=0, trainable=0, buffers=0, macs=0, flops=0, activation=0)
+    total_params = total_trainable = total_buffers = total_macs = total_flops = total_activation = 0
     last_use = the_plan.last_use
 
     for position, layer in enumerate(the_plan.layers):
@@ -110,7 +110,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
         fields.append(field)
 
         # memory: views and in-place layers share their input's storage
-        if layer.layer_type.is_view(layer.cfg) and len(slots) == 1:
+        if layer.is_view:
             sid = -1 if slots[0] == -1 else storage[slots[0]]
             storage.append(sid)
             storage_last[sid] = max(storage_last[sid], last_use[position])
@@ -131,26 +131,25 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
             alive = alive - storage_bytes[sid]
             storage_last[sid] = None
 
-        totals["params"] += params
-        totals["trainable"] += trainable
-        totals["buffers"] += buffers
-        totals["macs"] += outcome.macs
-        totals["flops"] += outcome.flops
-        totals["activation"] += out_bytes
+        total_params += params
+        total_trainable += trainable
+        total_buffers += buffers
+        total_macs += outcome.macs
+        total_flops += outcome.flops
+        total_activation += out_bytes
         rows.append(LayerRow(
             name=spec.path, type=spec.type_name,
-            inputs=tuple(INPUT if slot == -1 else the_plan.layers[slot].spec.path for slot in slots),
+            inputs=layer.input_names,
             output_shape=output, params=params, trainable_params=trainable, buffers=buffers,
             macs=outcome.macs, flops=outcome.flops, activation_bytes=out_bytes, receptive_field=field,
             scopes=spec.scopes, loc=spec.loc, param_shapes=outcome.param_shapes,
             buffer_shapes=outcome.buffer_shapes,
         ))
-    total_params = totals["params"]
     report_totals = Totals(
-        params=total_params, trainable_params=totals["trainable"],
-        non_trainable_params=total_params - totals["trainable"], buffers=totals["buffers"],
-        macs=totals["macs"], flops=totals["flops"], param_bytes=total_params * dtype_bytes,
-        activation_bytes=totals["activation"], peak_activation_bytes=peak,
+        params=total_params, trainable_params=total_trainable,
+        non_trainable_params=total_params - total_trainable, buffers=total_buffers,
+        macs=total_macs, flops=total_flops, param_bytes=total_params * dtype_bytes,
+        activation_bytes=total_activation, peak_activation_bytes=peak,
     )
     report = Report(
         name=network.name, input=tuple(dims), batch=batch, dtype=dtype, layers=Layers(rows),
@@ -224,7 +223,7 @@ def _apply(field: Field, steps: tuple) -> Field:
 
 
 def _norm(value: Any) -> Any:
-    if isinstance(value, Fraction) and value.denominator == 1:
+    if type(value) is Fraction and value.denominator == 1:
         return int(value)
     return value
 

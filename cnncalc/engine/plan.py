@@ -22,6 +22,8 @@ class PlannedLayer:
     layer_type: LayerType
     cfg: Mapping[str, Any]           # validated arguments with torch's defaults filled in
     input_slots: tuple[int, ...]     # indices into the plan (-1: the network input)
+    input_names: tuple[str, ...]     # the producers' paths (INPUT for the network input)
+    is_view: bool = False            # output shares the input's memory (view or in-place)
 
 
 @dataclass(frozen=True)
@@ -86,18 +88,23 @@ def plan(network: NetworkSpec) -> Plan:
     layers = []
     last_use = []
     input_last_use = -1
+    configured: dict[tuple[str, str], Mapping[str, Any]] = {}
     for position, spec in enumerate(network.layers):
         layer_type = registry.lookup(spec.type_name)
         if layer_type is None:  # pragma: no cover - the expander already checked
             raise SpecError(f"unknown layer type {spec.type_name!r}", loc=spec.loc, path=spec.path)
-        cfg = configure_layer(layer_type, spec)
+        key = (spec.type_name, repr(sorted(spec.args.items())))
+        cfg = configured.get(key)
+        if cfg is None:                  # identical layers (every ReLU) are checked once
+            cfg = configured[key] = configure_layer(layer_type, spec)
         slots = tuple(index_of[source] for source in spec.inputs)
         for slot in slots:
             if slot == -1:
                 input_last_use = position
             else:
                 last_use[slot] = position
-        layers.append(PlannedLayer(spec, layer_type, cfg, slots))
+        layers.append(PlannedLayer(spec, layer_type, cfg, slots, spec.inputs,
+                                   layer_type.is_view(cfg) and len(slots) == 1))
         last_use.append(position)        # a tensor nobody reads is freed at once
         index_of[spec.path] = position
     if last_use:

@@ -166,7 +166,9 @@ def conv_axis_step(kernel: int, stride: int, pad_left: Any, dilation: int = 1) -
     effective = dilation * (kernel - 1)              # span of a dilated kernel, minus one
     if effective == 0 and stride == 1 and pad_left == 0:
         return None                                  # identity on this axis
-    return AxisStep(effective, stride, Fraction(effective, 2) - pad_left)
+    twice_offset = effective - 2 * pad_left          # 2·((d(k-1))/2 - p): stay an int when even
+    offset = twice_offset // 2 if twice_offset % 2 == 0 else Fraction(twice_offset, 2)
+    return AxisStep(effective, stride, offset)
 
 
 # --------------------------------------------------------------------------

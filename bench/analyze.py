@@ -1,0 +1,101 @@
+"""Benchmark of the analytic core (issue 2): one run prints one table.
+
+  python bench/analyze.py
+
+Rows:
+  * in-process analysis of examples/resnet50.yaml: plan + evaluate of a loaded
+    file, and load + plan + evaluate from the YAML text (goal < 5 ms);
+  * generated chains of 100 … 10,000 layers: time and cost per layer
+    (goal: 10,000 layers < 1 s, cost per layer flat);
+  * the whole `cnncalc summarize examples/resnet50.yaml` process against a
+    `python -c pass` baseline measured in the same run (goal: < 0.25 s more).
+    Bytecode caching is on (PYTHONDONTWRITEBYTECODE removed, one warm-up
+    run), as on a user's machine.
+Times are the best of several repeats (time.perf_counter).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import cnncalc  # noqa: E402
+from cnncalc.engine import evaluate, plan  # noqa: E402
+
+
+def best(function, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def chain(layers: int) -> str:
+    """A valid chain: conv / BN / ReLU triples at a fixed 32×32 size."""
+    lines = ["input: [16, 32, 32]", "layers:"]
+    kinds = ["  - Conv2d: {out_channels: 16, kernel_size: 3, padding: 1, bias: false}",
+             "  - BatchNorm2d", "  - ReLU"]
+    for index in range(layers):
+        lines.append(kinds[index % 3])
+    return "\n".join(lines) + "\n"
+
+
+def process_time(command: list[str], repeat: int, env: dict) -> float:
+    def run():
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
+    run()                                  # warm-up: writes bytecode caches
+    return best(run, repeat)
+
+
+def main() -> None:
+    rows: list[tuple[str, str, str, str]] = []
+    resnet = ROOT / "examples" / "resnet50.yaml"
+    text = resnet.read_text()
+    network = cnncalc.load(resnet)
+    the_plan = plan(network)
+    evaluate(the_plan)
+    t_eval = best(lambda: evaluate(plan(network)), 50)
+    t_full = best(lambda: cnncalc.analyze(cnncalc.loads(text)), 20)
+    rows.append(("resnet50: plan + evaluate (in process)", f"{t_eval * 1e3:.2f} ms", "< 5 ms",
+                 f"{t_eval / 5e-3:.2f}× goal"))
+    rows.append(("resnet50: load YAML + plan + evaluate", f"{t_full * 1e3:.2f} ms", "", ""))
+
+    per_layer = {}
+    for count in (100, 1_000, 10_000):
+        source = chain(count)
+        net = cnncalc.loads(source)
+        t_chain = best(lambda: evaluate(plan(net)), 5 if count < 10_000 else 3)
+        t_chain_full = best(lambda: cnncalc.analyze(cnncalc.loads(source)), 3)
+        per_layer[count] = t_chain / count
+        rows.append((f"chain of {count:,} layers: plan + evaluate", f"{t_chain * 1e3:.1f} ms",
+                     "< 1 s" if count == 10_000 else "", f"{t_chain * 1e6 / count:.1f} µs/layer"))
+        rows.append((f"chain of {count:,} layers: load + plan + evaluate", f"{t_chain_full * 1e3:.1f} ms", "",
+                     f"{t_chain_full * 1e6 / count:.1f} µs/layer"))
+    rows.append(("cost per layer, 10,000 vs 100", f"{per_layer[10_000] / per_layer[100]:.2f}×", "≈ 1× (flat)", ""))
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    baseline = process_time([sys.executable, "-c", "pass"], 10, env)
+    summarize = process_time([sys.executable, "-m", "cnncalc.cli", "summarize", str(resnet)], 10, env)
+    rows.append(("process: python -c pass (baseline)", f"{baseline * 1e3:.0f} ms", "", "1.00×"))
+    rows.append(("process: cnncalc summarize resnet50.yaml", f"{summarize * 1e3:.0f} ms",
+                 f"< baseline + 250 ms", f"{summarize / baseline:.2f}× baseline, +{(summarize - baseline) * 1e3:.0f} ms"))
+
+    widths = [max(len(r[i]) for r in rows + [("what", "time", "goal", "ratio")]) for i in range(4)]
+    header = ("what", "time", "goal", "ratio")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+    print(f"\npython {sys.version.split()[0]}, cnncalc {cnncalc.__version__}, {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()
