@@ -1,0 +1,117 @@
+"""The command line: formats, overrides, standard input, exit codes, imports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from cnncalc.cli import main
+
+from .conftest import EXAMPLES, ROOT
+
+runner = CliRunner()
+
+
+def invoke(*args, input=None):
+    return runner.invoke(main, list(args), input=input)
+
+
+def test_version_and_help():
+    assert invoke("--version").output.startswith("cnncalc, version ")
+    result = invoke("--help")
+    assert result.exit_code == 0 and "Examples:" in result.output and "summarize" in result.output
+
+
+def test_summarize_json_matches_published_resnet50():
+    result = invoke("summarize", str(EXAMPLES / "resnet50.yaml"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["totals"]["params"] == 25_557_032          # torchvision
+    assert round(data["totals"]["macs"] / 1e9, 3) == 4.089  # torchvision's GFLOPS column
+    assert data["output_shape"] == [1, 1000]
+
+
+def test_csv_rows_sum_to_total_row():
+    result = invoke("summarize", str(EXAMPLES / "resnet18.yaml"), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    body, total = rows[:-1], rows[-1]
+    for key in ("params", "macs", "flops", "activation_bytes"):
+        assert sum(int(r[key]) for r in body) == int(total[key])
+    assert int(total["params"]) == 11_689_512
+
+
+def test_depth_folding_keeps_totals():
+    full = invoke("summarize", str(EXAMPLES / "resnet50.yaml"), "--format", "csv")
+    folded = invoke("summarize", str(EXAMPLES / "resnet50.yaml"), "--format", "csv", "--depth", "0")
+    full_rows = list(csv.DictReader(io.StringIO(full.output)))
+    folded_rows = list(csv.DictReader(io.StringIO(folded.output)))
+    assert len(folded_rows) < len(full_rows)
+    assert folded_rows[-1] == full_rows[-1]
+    assert sum(int(r["params"]) for r in folded_rows[:-1]) == 25_557_032
+
+
+def test_markdown():
+    result = invoke("summarize", str(EXAMPLES / "digits.yaml"), "--format", "markdown")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[2].startswith("| layer | type |")
+
+
+def test_stdin_and_overrides():
+    text = "input: [3, 32, 32]\nlayers:\n  - Conv2d: {out_channels: 8, kernel_size: 3}\n"
+    result = invoke("summarize", "-", "--format", "json", "--input", "3,64,48", "--batch", "2", "--dtype",
+                    "float16", input=text)
+    data = json.loads(result.output)
+    assert data["output_shape"] == [2, 8, 62, 46]
+    assert data["totals"]["activation_bytes"] == 2 * 8 * 62 * 46 * 2
+
+
+def test_set_gives_symbols_values():
+    result = invoke("summarize", str(EXAMPLES / "fcn.yaml"), "--set", "H=320,W=480", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["output_shape"][2:] == [320, 480]
+
+
+@pytest.mark.parametrize("args", [
+    ["summarize", "missing.yaml"],
+    ["summarize", str(EXAMPLES / "resnet18.yaml"), "--input", "3,-1,4"],
+    ["summarize", str(EXAMPLES / "resnet18.yaml"), "--set", "H=512"],
+    ["summarize", str(EXAMPLES / "fcn.yaml"), "--set", "H=abc"],
+    ["summarize", str(EXAMPLES / "resnet18.yaml"), "--dtype", "float31"],
+    ["summarize", str(EXAMPLES / "resnet18.yaml"), "--format", "xml"],
+])
+def test_bad_arguments_exit_2_without_traceback(args):
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+
+
+def test_shape_error_names_file_line_and_layer(tmp_path):
+    path = tmp_path / "arch.yaml"
+    path.write_text("input: [3, 8, 8]\nlayers:\n  - Conv2d: {out_channels: 4, kernel_size: 3}\n"
+                    "  - Conv2d: {out_channels: 4, kernel_size: 7}\n")
+    result = invoke("summarize", str(path))
+    assert result.exit_code == 2
+    first = result.output.splitlines()[0]
+    assert first.startswith(f"error: {path}:4:5: conv2d_1 (Conv2d): kernel_size 7x7 exceeds the padded input 6x6")
+
+
+def _imported_modules(args):
+    code = ("import sys, runpy; sys.argv = ['cnncalc'] + %r\n"
+            "try:\n    runpy.run_module('cnncalc.cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(sys.modules)), file=sys.stderr)") % (args,)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    return set(done.stderr.split())
+
+
+@pytest.mark.parametrize("args", [["summarize", str(EXAMPLES / "resnet50.yaml")],
+                                  ["summarize", str(EXAMPLES / "resnet50.yaml"), "--format", "json"]])
+def test_summarize_imports_neither_torch_numpy_nor_sympy(args):
+    modules = _imported_modules(args)
+    assert "cnncalc.engine.analyze" in modules                 # it really ran
+    assert not {"torch", "numpy", "sympy", "matplotlib"} & modules
