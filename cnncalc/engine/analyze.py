@@ -46,7 +46,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     dtype_bytes = DTYPE_BYTES[dtype]
     symbols = tuple(d for d in dims if isinstance(d, str))
     if symbols:
-        from .symbolic import SymbolicContext, make_dims
+        from .symbolic import SymbolicContext, make_dims, simplify_outcome
         dims = make_dims(dims)
         context: Context = SymbolicContext()
     else:
@@ -66,6 +66,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     storage_last: dict[int, int] = {-1: the_plan.input_last_use}
     alive = storage_bytes[-1]
     peak = alive
+    live_sets: list[frozenset] = [frozenset({-1})]     # symbolic sizes: the storages alive at each peak candidate
     total_params = total_trainable = total_buffers = total_macs = total_flops = total_activation = 0
     last_use = the_plan.last_use
 
@@ -76,6 +77,8 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
         ctx = context
         if explain is not None and spec.path == explain:
             ctx = _explaining(context)
+        if symbols:
+            ctx.layer, ctx.layer_type = spec.path, spec.type_name
         try:
             outcome = layer.layer_type.evaluate(layer.cfg, in_shapes, ctx)
         except CnnCalcError as err:
@@ -88,6 +91,10 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
                              loc=spec.loc, path=spec.path, layer_type=spec.type_name) from None
         if ctx is not context:
             explanation = ctx.lines
+            if symbols:
+                context.constraints.extend(ctx.constraints)
+        if symbols:
+            outcome = simplify_outcome(outcome)
         output = outcome.output_shape
         shapes.append(output)
         params = sum(numel(shape) for shape in outcome.param_shapes.values()) if outcome.param_shapes else 0
@@ -120,7 +127,11 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
             storage_bytes[sid] = out_bytes
             storage_last[sid] = last_use[position]
             alive = alive + out_bytes
-            peak = _max(peak, alive)
+            if symbols:
+                live_sets.append(frozenset(sid_live for sid_live, last in storage_last.items()
+                                           if last is not None))
+            else:
+                peak = alive if alive > peak else peak
         # free every storage whose last reader is this layer
         for slot in slots:
             sid_in = -1 if slot == -1 else storage[slot]
@@ -145,6 +156,9 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
             scopes=spec.scopes, loc=spec.loc, param_shapes=outcome.param_shapes,
             buffer_shapes=outcome.buffer_shapes,
         ))
+    if symbols:
+        from .symbolic import peak_of
+        peak = peak_of(live_sets, storage_bytes)
     report_totals = Totals(
         params=total_params, trainable_params=total_trainable,
         non_trainable_params=total_params - total_trainable, buffers=total_buffers,
@@ -158,14 +172,9 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     )
     if explain is not None:
         object.__setattr__(report, "explanation", explanation)
+    if symbols:
+        object.__setattr__(report, "constraints", tuple(context.constraints))
     return report
-
-
-def _max(a: Any, b: Any) -> Any:
-    if isinstance(a, int) and isinstance(b, int):
-        return a if a >= b else b
-    from .symbolic import symbolic_max
-    return symbolic_max(a, b)
 
 
 def _explaining(context: Context) -> Context:

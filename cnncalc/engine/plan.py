@@ -54,7 +54,8 @@ def configure_layer(layer_type: LayerType, spec: LayerSpec) -> Mapping[str, Any]
     for key in args:
         if key not in names:
             raise SpecError(
-                f"unknown argument {key!r}", loc=spec.arg_locs.get(key, spec.loc), path=spec.path,
+                f"unknown argument {key!r}", loc=spec.key_locs.get(key) or spec.arg_locs.get(key, spec.loc),
+                path=spec.path,
                 layer_type=spec.type_name,
                 hint=did_you_mean(key, names + ["name", "from", "repeat", "frozen"])
                 or (f"{spec.type_name} takes {', '.join(names)}" if names else f"{spec.type_name} takes no arguments"),

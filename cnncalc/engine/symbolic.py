@@ -1,8 +1,12 @@
 """Symbolic input sizes ([3, H, W]) with sympy, imported only when a file has a symbol.
 
-Sizes are positive-integer symbols. Layer rules use ``+ - * //`` which sympy
-turns into exact floors; checks that depend on a symbol become constraints
-that `cnncalc sizes` solves.
+Sizes are positive-integer symbols. Layer rules use ``+ - * //``, which
+sympy turns into exact floors; checks that depend on a symbol become
+constraints (with the layer that needs them) that `cnncalc sizes` solves.
+Nested floors collapse by the identity ⌊(⌊x⌋ + m)/n⌋ = ⌊(x + m)/n⌋ for an
+integer m and a positive integer n (Graham, Knuth, Patashnik, Concrete
+Mathematics, eq. 3.11), so ⌊(⌊x/a⌋ + b)/c⌋ = ⌊(x + ab)/(ac)⌋ and a ResNet's
+sizes stay short: floor((H - 1)/32) + 1.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import sympy
+from sympy.printing.str import StrPrinter
 
 from ..errors import ShapeError
 from ..layers.base import Context
@@ -24,8 +29,10 @@ def make_dims(dims: tuple) -> tuple:
 class Constraint:
     """A condition on the symbols that a layer needs (recorded, not raised)."""
 
-    condition: Any          # a sympy relational or boolean
+    condition: Any          # a sympy relational (Ge, Eq)
     message: Callable[[], str]
+    layer: str              # the layer's path
+    layer_type: str
 
 
 def _decide(condition: Any) -> bool | None:
@@ -37,16 +44,23 @@ def _decide(condition: Any) -> bool | None:
 
 
 class SymbolicContext(Context):
+    """Records conditions that depend on a symbol; raises those that never hold."""
+
     def __init__(self) -> None:
         super().__init__()
         self.constraints: list[Constraint] = []
+        self.layer = ""
+        self.layer_type = ""
+
+    def _record(self, condition: Any, message: Callable[[], str]) -> None:
+        self.constraints.append(Constraint(condition, message, self.layer, self.layer_type))
 
     def _check(self, condition: Any, message: Callable[[], str]) -> None:
         decided = _decide(condition)
         if decided is False:
-            raise ShapeError(message())
+            raise ShapeError(message() + " for every input size")
         if decided is None:
-            self.constraints.append(Constraint(condition, message))
+            self._record(condition, message)
 
     def require(self, ok: Any, message: Callable[[], str]) -> None:
         self._check(sympy.sympify(ok), message)
@@ -59,29 +73,121 @@ class SymbolicContext(Context):
         if difference == 0:
             return
         if difference.is_number:
-            raise ShapeError(message())
-        self.constraints.append(Constraint(sympy.Eq(value, expected), message))
+            raise ShapeError(message() + " for every input size")
+        self._record(sympy.Eq(value, expected), message)
 
     def require_divisible(self, value: Any, divisor: int, message: Callable[[], str]) -> None:
         remainder = sympy.Mod(value, divisor)
         if remainder == 0:
             return
         if remainder.is_number:
-            raise ShapeError(message())
-        self.constraints.append(Constraint(sympy.Eq(remainder, 0), message))
+            raise ShapeError(message() + " for every input size")
+        self._record(sympy.Eq(remainder, 0), message)
 
     def is_true(self, condition_fn: Callable[[], Any]) -> bool:
         condition = condition_fn()
         decided = _decide(sympy.sympify(condition))
         if decided is None:
-            raise ShapeError("this layer's output size depends on a branch that cannot be decided "
-                             "symbolically; give a concrete size with --set")
+            raise ShapeError("with ceil_mode the output size has no closed form for a symbolic input "
+                             "(torch drops a last window that would start in the padding); "
+                             "give a concrete size with --set")
         return decided
 
 
-def symbolic_max(a: Any, b: Any) -> Any:
-    return sympy.Max(a, b)
+def collapse_floors(expr: Any) -> Any:
+    """Rewrite ⌊(⌊x⌋ + m)/n⌋ as ⌊(x + m)/n⌋, innermost first."""
+    if not isinstance(expr, sympy.Basic) or not expr.has(sympy.floor):
+        return expr
+    return expr.replace(sympy.floor, _collapse_one)
+
+
+def _collapse_one(arg: Any) -> Any:
+    terms = sympy.Add.make_args(sympy.expand(arg))
+    with_floor = [term for term in terms if term.has(sympy.floor)]
+    if len(with_floor) == 1:
+        coefficient, inner = with_floor[0].as_coeff_Mul()
+        if isinstance(inner, sympy.floor) and coefficient.is_Rational and coefficient > 0 and coefficient.p == 1:
+            divisor = coefficient.q                          # the n of the identity
+            rest = sympy.Add(*(term for term in terms if term is not with_floor[0]))
+            shift = sympy.expand(rest * divisor)             # the m of the identity
+            if shift.is_integer:
+                return sympy.floor((inner.args[0] + shift) / divisor)
+    return sympy.floor(arg)
+
+
+def simplify(value: Any) -> Any:
+    if isinstance(value, sympy.Basic):
+        value = collapse_floors(value)
+        if value.is_Integer:
+            return int(value)
+    return value
+
+
+def simplify_outcome(outcome):
+    """The outcome with every size and count's nested floors collapsed."""
+    from dataclasses import replace
+    return replace(
+        outcome,
+        output_shape=tuple(simplify(d) for d in outcome.output_shape),
+        param_shapes={k: tuple(simplify(d) for d in v) for k, v in outcome.param_shapes.items()},
+        macs=simplify(outcome.macs), flops=simplify(outcome.flops),
+    )
+
+
+def peak_of(live_sets: list[frozenset], storage_bytes: dict) -> Any:
+    """The exact peak of live memory: a max over allocation steps.
+
+    A step whose set of live tensors is a subset of another step's can never
+    be the larger (every size is non-negative), so only maximal sets stay;
+    of those, one whose byte count is termwise dominated by another's
+    (as a polynomial in non-negative floor terms) goes too. Byte counts are
+    expanded once per tensor into coefficient dicts, so the comparisons are
+    plain arithmetic; sympy.Max's own simplification is far too slow here.
+    """
+    maximal: list[frozenset] = []
+    for live in sorted(set(live_sets), key=len, reverse=True):
+        if not any(live <= kept for kept in maximal):
+            maximal.append(live)
+    terms: dict[int, dict] = {}
+    for live in maximal:
+        for sid in live:
+            if sid not in terms:
+                terms[sid] = dict(sympy.expand(sympy.sympify(storage_bytes[sid])).as_coefficients_dict())
+    totals = []
+    for live in maximal:
+        total: dict = {}
+        for sid in live:
+            for monomial, coefficient in terms[sid].items():
+                total[monomial] = total.get(monomial, 0) + coefficient
+        totals.append(total)
+    survivors = []
+    for index, total in enumerate(totals):
+        if not any(j != index and _dominates(other, total) and (not _dominates(total, other) or j < index)
+                   for j, other in enumerate(totals)):
+            survivors.append(sympy.Add(*(coefficient * monomial for monomial, coefficient in total.items())))
+    if len(survivors) == 1:
+        return survivors[0]
+    return sympy.Max(*survivors, evaluate=False)
+
+
+def _dominates(big: dict, small: dict) -> bool:
+    """Every coefficient of big − small is non-negative (all terms are ≥ 0)."""
+    return all(big.get(monomial, 0) >= coefficient for monomial, coefficient in small.items()) and \
+        all(coefficient >= 0 for coefficient in big.values())
+
+
+class _Printer(StrPrinter):
+    """floor((H - 1)/2) rather than floor(H/2 - 1/2)."""
+
+    def _print_floor(self, expr):
+        return f"floor({self._print(sympy.together(expr.args[0]))})"
+
+    def _print_ceiling(self, expr):
+        return f"ceil({self._print(sympy.together(expr.args[0]))})"
+
+
+_PRINTER = _Printer()
 
 
 def format_expr(value: Any) -> str:
-    return str(value)
+    return _PRINTER.doprint(value)
