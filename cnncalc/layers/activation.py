@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .base import (
-    GLOBAL, Arg, LayerType, Outcome, bool_arg, choice_arg, int_arg, normalize_dim, number_arg, numel, optional,
+    GLOBAL, Arg, ArgError, LayerType, Outcome, bool_arg, choice_arg, int_arg, normalize_dim, number_arg, numel,
+    optional,
 )
 from .registry import register_instance
 
@@ -24,6 +25,12 @@ class _Elementwise(LayerType):
 
     def cost_for(self, cfg) -> int:
         return self.cost
+
+    def configure(self, args):
+        # torch's Hardtanh asserts max_val > min_val at construction
+        if "min_val" in args and "max_val" in args and not args["max_val"] > args["min_val"]:
+            raise ArgError(f"max_val greater than min_val ({args['min_val']})", args["max_val"])
+        return args
 
     def evaluate(self, cfg, inputs, ctx):
         x = inputs[0]

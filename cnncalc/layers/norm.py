@@ -203,8 +203,9 @@ class LayerNorm(LayerType):
         x = inputs[0]
         shape = tuple(cfg["normalized_shape"])
         trailing = tuple(x[len(x) - len(shape):]) if len(shape) <= len(x) else None
-        ctx.require(trailing is not None and len(shape) < len(x), lambda: (
-            f"normalized_shape {list(shape)} needs at least {len(shape) + 1} dimensions, input is {fmt_shape(x)}"))
+        # torch normalises over the trailing dims and accepts them all, the batch included
+        ctx.require(trailing is not None, lambda: (
+            f"normalized_shape {list(shape)} needs at least {len(shape)} dimensions, input is {fmt_shape(x)}"))
         for have, want in zip(trailing, shape):
             ctx.require_equal(have, want, lambda: (
                 f"normalized_shape {list(shape)} does not match the input's trailing dimensions "

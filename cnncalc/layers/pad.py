@@ -1,8 +1,8 @@
 """Padding layers: Zero/Constant/Reflection/Replication/CircularPad 1d/2d/3d.
 
 ``padding`` is an int or torch's tuple, last axis first:
-(left, right[, top, bottom[, front, back]]). Zero and constant pads may be
-negative (a crop). The field shifts by the left pad: c_out = c_in − p_left·S.
+(left, right[, top, bottom[, front, back]]). A pad may be negative (a crop),
+in every mode, as in torch. The field shifts by the left pad: c_out = c_in − p_left·S.
 """
 
 from __future__ import annotations
@@ -37,8 +37,13 @@ class _Pad(LayerType):
     def evaluate(self, cfg, inputs, ctx):
         x = inputs[0]
         rank = self.rank
-        ctx.require(len(x) in (rank + 1, rank + 2), lambda: (
-            f"{self.name} expects a {rank + 1}-d or {rank + 2}-d input, found {len(x)}-d {fmt_shape(x)}"))
+        if self.family in ("Zero", "Constant"):
+            # torch's constant pad takes any rank; dim 0 (the batch) is never padded here
+            ctx.require(len(x) >= rank + 1, lambda: (
+                f"{self.name} expects an input of {rank + 1} or more dimensions, found {len(x)}-d {fmt_shape(x)}"))
+        else:
+            ctx.require(len(x) in (rank + 1, rank + 2), lambda: (
+                f"{self.name} expects a {rank + 1}-d or {rank + 2}-d input, found {len(x)}-d {fmt_shape(x)}"))
         pads = cfg["padding"]
         output = list(x)
         steps = []
@@ -59,7 +64,10 @@ class _Pad(LayerType):
             output[dim] = new
             steps.append(None if left == 0 and right == 0 else AxisStep(0, 1, -left))
         steps.reverse()                                   # back to first-spatial-axis-first
-        field = None if all(s is None for s in steps) else tuple([None] * (len(x) - 2 - rank) + steps)
+        # one step per spatial axis (dims 2..): a (rank + 1)-d input also pads dim 1, the channels
+        spatial = len(x) - 2
+        steps = ([None] * max(spatial - rank, 0) + steps)[-spatial:] if spatial > 0 else []
+        field = None if all(s is None for s in steps) else tuple(steps)
         return Outcome(tuple(output), {}, {}, 0, 0, field)
 
     def to_torch(self, cfg, inputs):
@@ -74,7 +82,7 @@ class _Pad(LayerType):
 for _family in MODE:
     for _rank in (1, 2, 3):
         _name = f"{_family}Pad{_rank}d"
-        _args = (Arg("padding", _padding_arg(_rank, _family in ("Zero", "Constant"))),)
+        _args = (Arg("padding", _padding_arg(_rank, True)),)       # torch crops on a negative pad, every mode
         if _family == "Constant":
             _args += (Arg("value", number_arg()),)
         register(type(_name, (_Pad,), {"name": _name, "rank": _rank, "family": _family, "args": _args,

@@ -45,12 +45,11 @@ class _Pool(LayerType):
         if args.get("return_indices"):
             raise ArgError("return_indices false (a layer in a file returns one tensor)", True)
         pads, kernel = args.get("padding", (0,) * self.rank), args["kernel_size"]
-        dilation = args.get("dilation", (1,) * self.rank)
-        for p, k, d in zip(pads, kernel, dilation):
-            limit = (d * (k - 1) + 1) / 2 if self.kind == "max" else k / 2
-            if p > limit:
-                raise ArgError(f"padding at most half of the {'effective ' if self.kind == 'max' else ''}kernel "
-                               f"size (torch: pad should be at most half of kernel size)", list(pads))
+        for p, k in zip(pads, kernel):
+            # ATen's pool shape check: kernel // 2 >= pad, the kernel *before* dilation
+            if p > k // 2:
+                raise ArgError(f"padding at most half of kernel_size {fmt_spatial(kernel)} "
+                               f"(torch: pad should be at most half of kernel size)", list(pads))
         return args
 
     def cost_per_output(self, cfg, window: int):

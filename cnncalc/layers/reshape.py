@@ -103,7 +103,8 @@ class PixelShuffle(LayerType):
         output = (*x[:-3], x[-3] // (r * r), x[-2] * r, x[-1] * r)
         # output (i, j) reads input (i // r, j // r): like nearest upsampling
         step = AxisStep(0, Fraction(1, r), 0) if r != 1 else None
-        field = tuple([None] * (len(x) - 4) + [step, step]) if step else None
+        # one step per spatial axis (dims 2..): a 3-d input's dim 1 is torch's C, not a spatial axis
+        field = tuple(([None] * max(len(x) - 4, 0) + [step, step])[-(len(x) - 2):]) if step else None
         return Outcome(output, {}, {}, 0, 0, field)
 
     def to_torch(self, cfg, inputs):
@@ -135,7 +136,7 @@ class PixelUnshuffle(LayerType):
                 f"spatial size {x[axis]} is not divisible by downscale_factor {r} (input {fmt_shape(x)})"))
         output = (*x[:-3], x[-3] * r * r, x[-2] // r, x[-1] // r)
         step = conv_axis_step(r, r, 0)            # an r×r window with stride r
-        field = tuple([None] * (len(x) - 4) + [step, step]) if step else None
+        field = tuple(([None] * max(len(x) - 4, 0) + [step, step])[-(len(x) - 2):]) if step else None
         return Outcome(output, {}, {}, 0, 0, field)
 
     def to_torch(self, cfg, inputs):
