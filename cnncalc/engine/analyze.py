@@ -61,6 +61,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     fields: list[Field] = []
     rows: list[LayerRow] = []
     explanation: list[tuple[str, str, Any]] = []
+    explained_step: Any = None
     storage: list[int] = []                 # storage id of each layer's output (views share)
     storage_bytes: dict[int, Any] = {-1: numel(input_shape) * dtype_bytes}
     storage_last: dict[int, int] = {-1: the_plan.input_last_use}
@@ -91,6 +92,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
                              loc=spec.loc, path=spec.path, layer_type=spec.type_name) from None
         if ctx is not context:
             explanation = ctx.lines
+            explained_step = outcome.field
             if symbols:
                 context.constraints.extend(ctx.constraints)
         if symbols:
@@ -172,6 +174,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     )
     if explain is not None:
         object.__setattr__(report, "explanation", explanation)
+        object.__setattr__(report, "explained_step", explained_step)
     if symbols:
         object.__setattr__(report, "constraints", tuple(context.constraints))
     return report

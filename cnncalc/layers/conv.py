@@ -103,11 +103,11 @@ class _Conv(LayerType):
                     f"along {name}, found {size}"))
             padded = size + left + right                     # padded input length
             effective = d * (k - 1) + 1                      # dilated kernel extent
-            ctx.require_at_least(padded, effective, lambda: self._too_small(spatial, pads, kernel, dilation))
             out = (padded - d * (k - 1) - 1) // s + 1        # torch: floor((L + 2p - d(k-1) - 1)/s) + 1
             if ctx.explaining:
                 pad_text = f"2·{left}" if left == right else f"{left} + {right}"
                 ctx.explain(f"{name}_out", f"⌊({size} + {pad_text} − {d}·({k} − 1) − 1) / {s}⌋ + 1", out)
+            ctx.require_at_least(padded, effective, lambda: self._too_small(spatial, pads, kernel, dilation))
             out_spatial.append(out)
             steps.append(conv_axis_step(k, s, left, d))
         in_per_group = in_channels // groups

@@ -1,0 +1,120 @@
+"""`cnncalc explain`: one layer's figures as formulas with the numbers put in.
+
+The shape, MACs and FLOPs lines come from the layer's own rule (it records
+them while it computes, so they cannot drift apart); parameter and buffer
+counts are spelt out from their shapes, and the receptive-field step from
+Distill's recurrences with the layer's kernel, stride and padding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from .api import NetLike, as_network
+from .report import json_value
+
+
+@dataclass(frozen=True)
+class Explanation:
+    layer: str
+    type: str
+    location: str
+    inputs: tuple[tuple, ...]
+    output_shape: tuple
+    lines: tuple[tuple[str, str, Any], ...]      # label, formula with numbers, value
+
+
+def _text(value: Any) -> str:
+    out = json_value(value)
+    if isinstance(out, int):
+        return f"{out:,}"
+    return str(out)
+
+
+def _product(shape: Sequence[Any]) -> str:
+    return " · ".join(str(s) for s in shape) if shape else "1"
+
+
+def explain(net: NetLike, layer: str, *, input: Sequence[Any] | None = None,
+            sizes: Mapping[str, int] | None = None, batch: int | None = None,
+            dtype: str | None = None) -> Explanation:
+    from .engine import evaluate, plan
+    network = as_network(net)
+    the_plan = plan(network)
+    names = [planned.spec.path for planned in the_plan.layers]
+    if layer not in names:
+        # the error helper of Report suggests the nearest name
+        report = evaluate(the_plan, input=input, sizes=sizes, batch=batch, dtype=dtype)
+        report.layer(layer)
+    report = evaluate(the_plan, input=input, sizes=sizes, batch=batch, dtype=dtype, explain=layer)
+    row = report.layers[layer]
+    index = names.index(layer)
+    planned = the_plan.layers[index]
+    inputs = tuple(report.input_shape if slot == -1 else report.layers[slot].output_shape
+                   for slot in planned.input_slots)
+    lines: list[tuple[str, str, Any]] = []
+    recorded = [line for line in report.explanation if line[0] not in ("params", "buffers")
+                and not line[0].startswith("field")]
+    lines += [line for line in recorded if line[0].endswith("_out")]
+    if row.param_shapes:
+        formula = " + ".join(f"{name} {_product(shape)}" for name, shape in row.param_shapes.items())
+        lines.append(("params", formula, row.params))
+    if row.buffer_shapes:
+        formula = " + ".join(f"{name} {_product(shape)}" for name, shape in row.buffer_shapes.items())
+        lines.append(("buffers", formula, row.buffers))
+    lines += [line for line in recorded if not line[0].endswith("_out")]
+    lines.append(("activation bytes", f"{_product(row.output_shape)} · {_bytes_of(report)}", row.activation_bytes))
+    lines += _field_lines(report, planned, row)
+    return Explanation(layer, row.type, str(planned.spec.loc), inputs, row.output_shape, tuple(lines))
+
+
+def _bytes_of(report) -> int:
+    from .spec.model import DTYPE_BYTES
+    return DTYPE_BYTES[report.dtype]
+
+
+def _field_lines(report, planned, row) -> list[tuple[str, str, Any]]:
+    """r, S and c of the output field, per axis, from the input's field and this layer's step."""
+    field = row.receptive_field
+    if field.is_global:
+        return [("field", "global: every output element sees the whole input", "size " + " × ".join(
+            _text(s) for s in field.size))]
+    slots = planned.input_slots
+    if len(slots) != 1:
+        state = "aligned" if field.aligned else f"misaligned (paths part at {field.parted_at})"
+        return [("field", f"largest of the merged paths, {state}", "×".join(_text(s) for s in field.size))]
+    source = None if slots[0] == -1 else report.layers[slots[0]].receptive_field
+    steps = report.explained_step
+    axes = ("L",) if len(field.size) == 1 else ("D", "H", "W")[-len(field.size):]
+    lines = []
+    for axis, name in enumerate(axes):
+        r_in = 1 if source is None else source.size[axis]
+        s_in = 1 if source is None else source.jump[axis]
+        c_in = 0 if source is None else source.start[axis]
+        r, s, c = field.size[axis], field.jump[axis], field.start[axis]
+        step = steps[axis] if isinstance(steps, tuple) and axis < len(steps) else None
+        if step is None:
+            lines.append((f"field {name}", "unchanged", f"r {_text(r)}, S {_text(s)}, c {_text(c)}"))
+            continue
+        lines.append((f"field {name}",
+                      f"r = r_in + span·S_in = {_text(r_in)} + {_text(step.span)}·{_text(s_in)}; "
+                      f"S = S_in·stride = {_text(s_in)}·{_text(step.stride)}; "
+                      f"c = c_in + offset·S_in = {_text(c_in)} + ({_text(step.offset)})·{_text(s_in)}",
+                      f"r {_text(r)}, S {_text(s)}, c {_text(c)}"))
+    return lines
+
+
+def format_explanation(explanation: Explanation) -> str:
+    out = [f"{explanation.layer} ({explanation.type}) at {explanation.location}",
+           "  input  " + ", ".join("[" + ", ".join(_text(d).replace(",", "") for d in shape) + "]"
+                                   for shape in explanation.inputs)]
+    for label, formula, value in explanation.lines:
+        shown = f" = {_text(value)}" if value is not None and not isinstance(value, str) else (f" → {value}" if value else "")
+        out.append(f"  {label} = {formula}{shown}")
+    out.append("  output [" + ", ".join(_text(d).replace(",", "") for d in explanation.output_shape) + "]")
+    return "\n".join(out)
+
+
+def explain_text(net: NetLike, layer: str, **overrides: Any) -> str:
+    return format_explanation(explain(net, layer, **overrides))

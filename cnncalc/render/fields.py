@@ -1,0 +1,74 @@
+"""Text for `cnncalc rf` and `cnncalc sizes`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..report import Report, json_value
+from .rows import shape_text
+from .table import align
+
+
+def _value(value: Any) -> str:
+    return str(json_value(value))
+
+
+def _axes(values: tuple) -> str:
+    return " × ".join(_value(v) for v in values)
+
+
+def render_fields(report: Report) -> str:
+    body = []
+    for row in report.layers:
+        field = row.receptive_field
+        if field.is_global:
+            state = "global"
+        elif field.aligned:
+            state = "aligned"
+        else:
+            state = f"MISALIGNED (paths part at {field.parted_at})"
+        body.append(["  " * row.depth + row.name, row.type, shape_text(row.output_shape), _axes(field.size),
+                     _axes(field.jump), ", ".join(_value(s) for s in field.start), state])
+    header = ["Layer", "Type", "Output shape", "Size", "Jump", "Start", ""]
+    lines = [f"{report.name} — receptive fields on input {shape_text(report.input_shape)}", ""]
+    lines += align(header, body, None, [False, False, False, True, True, True, False])
+    field = report.receptive_field
+    lines.append("")
+    if field.is_global:
+        lines.append("Output: every element sees the whole input (global).")
+    else:
+        lines.append(f"Output: size {_axes(field.size)}, jump {_axes(field.jump)}, start "
+                     f"{', '.join(_value(s) for s in field.start)}"
+                     + ("" if field.aligned else f"; paths misaligned, parting at {field.parted_at}"))
+    return "\n".join(lines) + "\n"
+
+
+def sizes_dict(result) -> dict:
+    return {
+        "name": result.name, "input": [_value(d) if not isinstance(d, str) else d for d in result.input],
+        "limit": result.limit,
+        "symbols": [{
+            "symbol": rule.symbol, "rule": rule.rule, "smallest": rule.smallest, "period": rule.period,
+            "residues": list(rule.residues), "valid_examples": list(rule.valid_examples),
+            "refusals": [{"size": r.size, "layer": r.layer, "reason": r.reason} for r in rule.refusals],
+            "final_size": rule.final_size,
+        } for rule in result.rules],
+        "notes": list(result.notes),
+    }
+
+
+def render_sizes(result) -> str:
+    lines = [f"{result.name} — valid input sizes for [{', '.join(str(d) for d in result.input)}] "
+             f"(sizes 1..{result.limit} tried)", ""]
+    for rule in result.rules:
+        lines.append(f"{rule.symbol}: {rule.rule}")
+        if rule.smallest is not None:
+            lines.append(f"  smallest: {rule.smallest}; e.g. {', '.join(map(str, rule.valid_examples))}")
+        if rule.final_size:
+            lines.append(f"  last spatial size before the output: {rule.final_size}")
+        for refusal in rule.refusals:
+            lines.append(f"  {rule.symbol} = {refusal.size} is refused by {refusal.layer}: {refusal.reason}")
+        lines.append("")
+    for note in result.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines).rstrip() + "\n"
