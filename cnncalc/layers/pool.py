@@ -91,11 +91,14 @@ class _Pool(LayerType):
         from ..reference import ops
         x = inputs[0]
         if self.kind == "max":
-            return ops.max_pool(x, cfg["kernel_size"], cfg["stride"], cfg["padding"], cfg["dilation"], cfg["ceil_mode"])
+            return ops.max_pool(x, kernel_size=cfg["kernel_size"], stride=cfg["stride"], padding=cfg["padding"],
+                                dilation=cfg["dilation"], ceil_mode=cfg["ceil_mode"])
         if self.kind == "lp":
-            return ops.lp_pool(x, cfg["norm_type"], cfg["kernel_size"], cfg["stride"], cfg["ceil_mode"])
-        return ops.avg_pool(x, cfg["kernel_size"], cfg["stride"], cfg["padding"], cfg["ceil_mode"],
-                            cfg["count_include_pad"], cfg.get("divisor_override"))
+            return ops.lp_pool(x, norm_type=cfg["norm_type"], kernel_size=cfg["kernel_size"], stride=cfg["stride"],
+                               ceil_mode=cfg["ceil_mode"])
+        return ops.avg_pool(x, kernel_size=cfg["kernel_size"], stride=cfg["stride"], padding=cfg["padding"],
+                            ceil_mode=cfg["ceil_mode"], count_include_pad=cfg["count_include_pad"],
+                            divisor_override=cfg.get("divisor_override"))
 
 
 def _max_args(rank):

@@ -1,0 +1,68 @@
+"""`cnncalc run`: the numpy forward pass agrees with the analytic shapes."""
+
+from __future__ import annotations
+
+import pytest
+
+np = pytest.importorskip("numpy")
+
+from click.testing import CliRunner  # noqa: E402
+
+import cnncalc  # noqa: E402
+from cnncalc.cli import main  # noqa: E402
+from cnncalc.layers.base import Outcome  # noqa: E402
+from cnncalc.reference.run import run  # noqa: E402
+
+from ..conftest import EXAMPLES  # noqa: E402
+
+# small inputs keep the suite fast; each network's own geometry still runs end to end
+SMALL = {"alexnet": (3, 64, 64), "vgg16": (3, 32, 32), "resnet18": (3, 32, 32), "resnet50": (3, 32, 32),
+         "mobilenet_v2": (3, 32, 32), "unet": (3, 32, 32), "fcn": (3, 32, 48)}
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_example_runs(path):
+    network = cnncalc.load(path)
+    result = run(network, input=SMALL.get(path.stem))
+    assert result.ok, [layer for layer in result.layers if layer.status != "ok"]
+    assert not result.skipped
+    assert result.output.shape == cnncalc.analyze(network, input=SMALL.get(path.stem)).output_shape
+    assert np.isfinite(result.output).all()
+
+
+def test_cli_run_and_exit_codes():
+    result = CliRunner().invoke(main, ["run", str(EXAMPLES / "digits.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "8 of 8 layers ran and matched" in result.output
+    symbolic = CliRunner().invoke(main, ["run", str(EXAMPLES / "fcn.yaml")])
+    assert symbolic.exit_code == 2 and "--set" in symbolic.output
+
+
+def test_a_wrong_shape_rule_is_reported(monkeypatch):
+    conv2d = cnncalc.layers.lookup("Conv2d")
+    original = type(conv2d).evaluate
+
+    def off_by_one(self, cfg, inputs, ctx):
+        outcome = original(self, cfg, inputs, ctx)
+        n, c, h, w = outcome.output_shape
+        return Outcome((n, c, h + 1, w), outcome.param_shapes, outcome.buffer_shapes, outcome.macs,
+                       outcome.flops, outcome.field)
+
+    monkeypatch.setattr(type(conv2d), "evaluate", off_by_one)
+    text = "input: [1, 8, 8]\nlayers:\n  - Conv2d: {out_channels: 2, kernel_size: 3}\n"
+    result = CliRunner().invoke(main, ["run", "-"], input=text)
+    assert result.exit_code == 1
+    assert "conv2d_0 (Conv2d): analytic [1, 2, 7, 6], numpy [1, 2, 6, 6]" in result.output
+
+
+def test_memory_is_bounded():
+    with pytest.raises(cnncalc.ArgumentError, match="GiB"):
+        run(EXAMPLES / "vgg16.yaml", input=(3, 224, 224), batch=64, max_bytes=2**30)
+
+
+def test_references_consume_exactly_the_analytic_weights():
+    # every parameter the engine counts is handed to the reference, which would fail on a wrong shape;
+    # so the weight elements the reference uses equal the engine's parameter count
+    report = cnncalc.analyze(EXAMPLES / "mobilenet_v2.yaml", input=(3, 32, 32))
+    used = sum(int(np.prod(shape)) for row in report.layers for shape in row.param_shapes.values())
+    assert used == report.totals.params == 3_504_872
