@@ -222,7 +222,7 @@ def _final_size(report, axis: int) -> str | None:
         return f"{last.name}: {value}"
     text = f"{last.name}: {format_expr(value)}"
     (symbol,) = value.free_symbols if len(value.free_symbols) == 1 else (None,)
-    if symbol is None:
+    if symbol is None or value == symbol:
         return text
     import sympy
     function = sympy.lambdify([symbol], value, modules=[{"floor": _floor, "ceiling": _ceil}, "math"])
