@@ -137,7 +137,8 @@ class _Conv(LayerType):
     def _too_small(self, spatial, pads, kernel, dilation) -> str:
         padded = [size + left + right for size, (left, right) in zip(spatial, pads)]
         effective = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
-        pad_text = ", ".join(str(l) if l == r else f"{l}+{r}" for l, r in pads)
+        per_axis = [str(l) if l == r else f"{l}+{r}" for l, r in pads]
+        pad_text = per_axis[0] if len(set(per_axis)) == 1 else ", ".join(per_axis)
         what = "dilated kernel" if any(d != 1 for d in dilation) else "kernel_size"
         return (f"{what} {fmt_spatial(effective)} exceeds the padded input {fmt_spatial(padded)} "
                 f"(input {fmt_spatial(spatial)}, padding {pad_text})")
