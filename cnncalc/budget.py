@@ -1,0 +1,745 @@
+"""Model budgets: limits on a network's totals, checked analytically (issue #5).
+
+A limit comes from the architecture file's ``budget:`` section (SPEC §1), from
+a command-line flag or a keyword argument (which override the file), or from
+a baseline report (``cnncalc summarize --format json`` saved earlier) that a
+total may not outgrow by more than ``max_growth``.
+
+    >>> import cnncalc
+    >>> result = cnncalc.check("examples/resnet18.yaml", params="12M")
+    >>> result.ok
+    True
+    >>> cnncalc.check("examples/resnet18.yaml", params="11M", strict=True)
+    Traceback (most recent call last):
+    ...
+    cnncalc.errors.BudgetExceeded: resnet18 exceeds its budget: params
+    resnet18 — examples/resnet18.yaml, input [1, 3, 224, 224], float32
+    ...
+
+Every figure is an exact integer; a limit such as ``"4.1G"`` is parsed
+exactly (cnncalc.units). A total that is still symbolic (input ``[3, H, W]``)
+cannot be compared: give the sizes values (``--set H=224,W=224``).
+"""
+
+from __future__ import annotations
+
+import glob
+import io
+import json
+import math
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .errors import ArgumentError, BudgetExceeded, CnnCalcError, Loc, SpecError, did_you_mean
+from .report import Report, json_value
+from .units import format_bytes, format_count, parse_bytes, parse_count
+
+# -- what can be limited ---------------------------------------------------------
+
+# check name -> (attribute of Totals, unit, command-line flag, keyword of check())
+LIMITS: dict[str, tuple[str, str, str, str]] = {
+    "params": ("params", "count", "--max-params", "params"),
+    "trainable_params": ("trainable_params", "count", "--max-trainable-params", "trainable_params"),
+    "macs": ("macs", "count", "--max-macs", "macs"),
+    "flops": ("flops", "count", "--max-flops", "flops"),
+    "param_memory": ("param_bytes", "bytes", "--max-param-memory", "param_memory"),
+    "activation_memory": ("peak_activation_bytes", "bytes", "--max-activation-memory", "activation_memory"),
+    "receptive_field.min": ("receptive_field", "size", "--min-rf", "min_rf"),
+    "receptive_field.max": ("receptive_field", "size", "--max-rf", "max_rf"),
+}
+BUDGET_KEYS = ("params", "trainable_params", "macs", "flops", "param_memory", "activation_memory",
+               "receptive_field")
+RF_KEYS = ("min", "max")
+# names users reach for that mean one of the budget keys
+_ALIASES = {
+    "param_bytes": "param_memory", "parameter_memory": "param_memory", "weights_memory": "param_memory",
+    "peak_activation_bytes": "activation_memory", "activation_bytes": "activation_memory",
+    "peak_memory": "activation_memory", "memory": "activation_memory", "parameters": "params",
+    "num_params": "params", "mac": "macs", "flop": "flops", "rf": "receptive_field",
+    "receptive_fields": "receptive_field", "field": "receptive_field",
+}
+# totals a baseline guards (SPEC §3 names)
+BASELINE_KEYS = ("params", "trainable_params", "macs", "flops", "param_bytes", "activation_bytes",
+                 "peak_activation_bytes", "buffers")
+_BYTE_TOTALS = {"param_bytes", "activation_bytes", "peak_activation_bytes"}
+DEFAULT_MAX_GROWTH = "5%"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One limit before it is checked: where it came from and its exact value."""
+
+    name: str                 # a key of LIMITS
+    value: int
+    loc: Loc | None = None    # the budget line; None when a flag or argument set it
+    source: str = "budget"    # "budget", a flag ("--max-params") or a keyword ("params=")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One limit checked against the network.
+
+    ``margin`` is the percentage of the limit left (negative when exceeded;
+    for a minimum, how far above it the network is); None for a zero limit.
+    ``loc`` is the line of the budget section that set the limit, None when a
+    flag, an argument or the baseline did.
+    """
+
+    name: str
+    limit: int
+    actual: int
+    margin: float | None
+    ok: bool
+    loc: Loc | None = None
+    source: str = "budget"
+    kind: str = "max"                  # "max": actual <= limit; "min": actual >= limit
+    unit: str = "count"                # "count", "bytes" or "size" (receptive field)
+    axes: tuple[int, ...] = ()         # receptive field: the size on every axis
+    baseline: int | None = None        # baseline checks: the baseline's value
+    delta: float | None = None         # baseline checks: growth in percent (None from 0)
+    max_growth: Fraction | None = None
+
+    def describe(self) -> str:
+        """One sentence for annotations: what was found against what was allowed."""
+        actual = _exact(self.actual, self.unit)
+        where = f"budget, line {self.loc.line}" if self.loc is not None else self.source
+        if self.baseline is not None:
+            grew = "grew from 0" if self.delta is None else f"changed by {_percent(self.delta, sign=True)}"
+            verb = "within" if self.ok else "more than"
+            unit = " B" if self.unit == "bytes" else ""
+            return (f"{self.name.removesuffix(' growth')} {grew} against the baseline "
+                    f"({self.baseline:,}{unit} -> {self.actual:,}{unit}), {verb} the allowed "
+                    f"+{_growth_text(self.max_growth)}")
+        if self.unit == "size":
+            actual = "x".join(str(a) for a in self.axes) if self.axes else actual
+            if self.kind == "min":
+                relation = "is at least" if self.ok else "is below"
+                return f"receptive field {actual} {relation} the minimum {self.limit:,} ({where})"
+            relation = "is within" if self.ok else "exceeds"
+            return f"receptive field {actual} {relation} the maximum {self.limit:,} ({where})"
+        if self.ok:
+            return f"{self.name} {actual} is within the limit {_compact(self.limit, self.unit)} ({where})"
+        over = "" if self.margin is None else f" by {_percent(-self.margin)}"
+        return f"{self.name} {actual} exceeds the limit {_compact(self.limit, self.unit)}{over} ({where})"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name, "kind": self.kind, "unit": self.unit, "limit": self.limit, "actual": self.actual,
+            "margin": None if self.margin is None else round(self.margin, 6), "ok": self.ok, "source": self.source,
+            "file": self.loc.file if self.loc else None, "line": self.loc.line if self.loc else None,
+            "col": self.loc.col if self.loc else None,
+        }
+        if self.axes:
+            out["axes"] = list(self.axes)
+        if self.baseline is not None:
+            out["baseline"] = self.baseline
+            out["delta"] = None if self.delta is None else round(self.delta, 6)
+            out["max_growth"] = _growth_text(self.max_growth)
+        return out
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The checks of one network: ``ok`` when every limit holds."""
+
+    report: Report
+    checks: tuple[Check, ...]
+    source: str = "<string>"
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        return tuple(check for check in self.checks if not check.ok)
+
+    def summary(self) -> str:
+        name = self.report.name
+        if not self.checks:
+            return f"{name}: no limits set (add a 'budget:' section or --max-* flags)"
+        if self.ok:
+            n = len(self.checks)
+            return f"{name}: ok, {n} limit{'s' if n != 1 else ''} met"
+        failed = self.failed
+        return (f"{name}: EXCEEDED, {len(failed)} of {len(self.checks)} limits "
+                f"({', '.join(check.name for check in failed)})")
+
+    def text(self, width: int | None = None) -> str:
+        """The table of ``cnncalc check`` as plain text."""
+        return render_text(self, width=width)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.source, "name": self.report.name, "ok": self.ok,
+            "input": json_value(list(self.report.input)), "batch": self.report.batch, "dtype": self.report.dtype,
+            "totals": self.report.totals.to_dict(),
+            "checks": [check.to_dict() for check in self.checks],
+        }
+
+    def raise_if_exceeded(self) -> "CheckResult":
+        if not self.ok:
+            error = BudgetExceeded(f"{self.report.name} exceeds its budget: "
+                                   + ", ".join(check.name for check in self.failed),
+                                   loc=next((c.loc for c in self.failed if c.loc), None),
+                                   detail=self.text())
+            error.result = self  # type: ignore[attr-defined]
+            raise error
+        return self
+
+
+# -- reading limits ----------------------------------------------------------------
+
+def _parser(unit: str) -> Callable[[object], int]:
+    return parse_bytes if unit == "bytes" else parse_count
+
+
+def read_budget(budget: Any) -> dict[str, Limit]:
+    """The limits of a file's located ``budget`` node (NetworkSpec.budget); SpecError when malformed."""
+    from .spec.yaml_source import YMap, YScalar
+    if budget is None or (isinstance(budget, YScalar) and budget.value is None):
+        return {}
+    if not isinstance(budget, YMap):
+        raise SpecError("'budget' must be a mapping of limits, e.g. {params: 12M, macs: 2G}", loc=budget.loc,
+                        path="budget")
+    limits: dict[str, Limit] = {}
+    for key_node, value_node in budget.items:
+        key = key_node.value
+        if key not in BUDGET_KEYS:
+            alias = _ALIASES.get(str(key).lower())
+            hint = f"did you mean {alias!r}?" if alias else did_you_mean(str(key), BUDGET_KEYS)
+            raise SpecError(f"unknown key {key!r}", loc=key_node.loc, path="budget",
+                            hint=hint or f"expected one of {', '.join(BUDGET_KEYS)}")
+        if key == "receptive_field":
+            limits.update(_read_rf(value_node))
+            continue
+        unit = LIMITS[key][1]
+        limits[key] = Limit(key, _located_value(value_node, unit, f"budget.{key}"), value_node.loc, "budget")
+    _check_rf_order(limits)
+    return limits
+
+
+def _read_rf(node: Any) -> dict[str, Limit]:
+    from .spec.yaml_source import YMap
+    if not isinstance(node, YMap):
+        raise SpecError("'receptive_field' must be a mapping such as {min: 100} or {min: 100, max: 400}",
+                        loc=node.loc, path="budget.receptive_field")
+    limits = {}
+    for key_node, value_node in node.items:
+        key = key_node.value
+        if key not in RF_KEYS:
+            spelled = {"minimum": "min", "maximum": "max", "lower": "min", "upper": "max"}.get(str(key).lower())
+            hint = f"did you mean {spelled!r}?" if spelled else did_you_mean(str(key), RF_KEYS)
+            raise SpecError(f"unknown key {key!r}", loc=key_node.loc, path="budget.receptive_field",
+                            hint=hint or "expected min and/or max")
+        name = f"receptive_field.{key}"
+        limits[name] = Limit(name, _located_value(value_node, "size", f"budget.{name}"), value_node.loc, "budget")
+    return limits
+
+
+def _located_value(node: Any, unit: str, path: str) -> int:
+    from .spec.yaml_source import YScalar
+    if not isinstance(node, YScalar):
+        raise SpecError(f"expected a {'byte size' if unit == 'bytes' else 'number'}, found a "
+                        f"{'list' if type(node).__name__ == 'YSeq' else 'mapping'}", loc=node.loc, path=path)
+    try:
+        return _parser(unit)(node.value)
+    except ArgumentError as err:
+        raise SpecError(err.message, loc=node.loc, path=path, hint=err.hint) from None
+
+
+def parse_limits(values: Mapping[str, object], label: Callable[[str], str]) -> dict[str, Limit]:
+    """Limits from flags or keywords: ``{"params": "5M", "receptive_field.min": 100}``; None = not set.
+
+    ``label(name)`` names the source in messages: "--max-params" or "params=".
+    """
+    limits: dict[str, Limit] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name not in LIMITS:
+            raise ArgumentError(f"unknown limit {name!r}", hint=did_you_mean(name, LIMITS))
+        source = label(name)
+        try:
+            number = _parser(LIMITS[name][1])(value)
+        except ArgumentError as err:
+            raise ArgumentError(f"{source} {err.message}", hint=err.hint) from None
+        limits[name] = Limit(name, number, None, source)
+    return limits
+
+
+def _check_rf_order(limits: Mapping[str, Limit]) -> None:
+    low, high = limits.get("receptive_field.min"), limits.get("receptive_field.max")
+    if low is not None and high is not None and low.value > high.value:
+        message = (f"the receptive-field minimum {low.value:,} ({low.source}) is above the maximum "
+                   f"{high.value:,} ({high.source}); no network can meet both")
+        loc = low.loc or high.loc
+        if low.loc is not None and high.loc is not None:
+            raise SpecError(message, loc=loc, path="budget.receptive_field")
+        raise ArgumentError(message, loc=loc)
+
+
+def merge_limits(file_limits: Mapping[str, Limit], overrides: Mapping[str, Limit]) -> dict[str, Limit]:
+    """The file's limits with flags/arguments replacing them one by one, in LIMITS order."""
+    merged = {**file_limits, **overrides}
+    _check_rf_order(merged)
+    return {name: merged[name] for name in LIMITS if name in merged}
+
+
+def parse_growth(value: object, label: str = "--max-growth") -> Fraction:
+    """'5%' or 0.05 -> Fraction(1, 20). A bare number is a fraction, so it may not exceed 1 ('150%' may)."""
+    if isinstance(value, Fraction):
+        number, percent = value, False
+    elif isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ArgumentError(f"{label}: expected a percentage such as '5%' or a fraction such as 0.05, "
+                            f"found {value!r}")
+    else:
+        text = repr(value) if isinstance(value, float) else str(value).strip()
+        percent = text.endswith("%")
+        try:
+            number = Fraction(text[:-1].strip() if percent else text)
+        except (ValueError, ZeroDivisionError):
+            raise ArgumentError(f"{label} {value!r}: expected a percentage such as '5%' or a fraction "
+                                f"such as 0.05") from None
+    if number < 0:
+        raise ArgumentError(f"{label} {value!r}: growth cannot be negative")
+    if percent:
+        return number / 100
+    if number > 1:
+        raise ArgumentError(f"{label} {value!r}: a bare number is a fraction ({value} would allow "
+                            f"{number * 100}% growth)", hint=f"write '{value}%' for {value} percent, "
+                            "or a fraction such as 0.05")
+    return number
+
+
+# -- baselines -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Baseline:
+    """The totals of one network, as saved in a report."""
+
+    name: str | None
+    totals: Mapping[str, int]
+    source: str = "<baseline>"
+
+
+def load_baselines(source: Any, label: str = "--baseline") -> tuple[Baseline, ...]:
+    """Baselines from a path (a `summarize --format json` report, a list of reports, a `check --format
+    json` output, or a directory of such files), a report dict, a Report or a list of these."""
+    if isinstance(source, Report):
+        return (Baseline(source.name, _baseline_totals(source.totals.to_dict(), source.name, label), label),)
+    if isinstance(source, Baseline):
+        return (source,)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir():
+            files = sorted(path.glob("*.json"))
+            if not files:
+                raise ArgumentError(f"{label} {str(path)!r}: the directory holds no .json reports")
+            return tuple(b for f in files for b in _load_baseline_file(f, label))
+        return _load_baseline_file(path, label)
+    if isinstance(source, Mapping):
+        return _baselines_from_json(source, label, label)
+    if isinstance(source, (list, tuple)):
+        return tuple(b for item in source for b in load_baselines(item, label))
+    raise ArgumentError(f"{label}: expected a path to a JSON report, a report dict or a Report, "
+                        f"found {type(source).__name__}")
+
+
+def _load_baseline_file(path: Path, label: str) -> tuple[Baseline, ...]:
+    where = f"{label} {str(path)!r}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ArgumentError(f"{where}: cannot read it: {getattr(err, 'strerror', None) or err}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ArgumentError(f"{where}: not valid JSON: {err.msg}",
+                            loc=Loc(str(path), err.lineno, err.colno),
+                            hint="save a baseline with `cnncalc summarize FILE --format json > report.json`") from None
+    return _baselines_from_json(data, where, str(path))
+
+
+def _baselines_from_json(data: Any, where: str, source: str) -> tuple[Baseline, ...]:
+    if isinstance(data, list):
+        if not data:
+            raise ArgumentError(f"{where}: the list of reports is empty")
+        return tuple(b for i, item in enumerate(data) for b in _baselines_from_json(item, f"{where}[{i}]", source))
+    if not isinstance(data, Mapping):
+        raise ArgumentError(f"{where}: expected a JSON object (a `cnncalc summarize --format json` report), "
+                            f"found {type(data).__name__}")
+    if "files" in data and "totals" not in data:          # a `cnncalc check --format json` output
+        files = data["files"]
+        if not isinstance(files, list) or not files:
+            raise ArgumentError(f"{where}: 'files' must be a non-empty list of checked files")
+        return tuple(b for i, item in enumerate(files)
+                     for b in _baselines_from_json(item, f"{where}: files[{i}]", source))
+    if "totals" not in data:
+        raise ArgumentError(f"{where}: no 'totals' object; expected a `cnncalc summarize --format json` report",
+                            hint=f"found keys: {', '.join(map(str, list(data)[:8])) or 'none'}")
+    name = data.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ArgumentError(f"{where}: 'name' must be a string, found {name!r}")
+    return (Baseline(name, _baseline_totals(data["totals"], name, where), source),)
+
+
+def _baseline_totals(totals: Any, name: str | None, where: str) -> dict[str, int]:
+    if not isinstance(totals, Mapping):
+        raise ArgumentError(f"{where}: 'totals' must be an object, found {type(totals).__name__}")
+    missing = [key for key in BASELINE_KEYS if key not in totals]
+    if missing:
+        raise ArgumentError(f"{where}: 'totals' lacks {', '.join(missing)}",
+                            hint="save a baseline with `cnncalc summarize FILE --format json > report.json`")
+    out = {}
+    for key in BASELINE_KEYS:
+        value = totals[key]
+        if isinstance(value, str):
+            raise ArgumentError(f"{where}: totals.{key} is symbolic ({value!r}); a baseline needs numbers",
+                                hint="save it with the sizes set: cnncalc summarize FILE --set H=224,W=224 "
+                                     "--format json")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ArgumentError(f"{where}: totals.{key} must be a non-negative integer, found {value!r}")
+        out[key] = value
+    return out
+
+
+def pick_baseline(baselines: Sequence[Baseline], report: Report, *, only_file: bool) -> Baseline:
+    """The baseline of ``report``: the only one when one file is checked against one report, else by name."""
+    if len(baselines) == 1 and only_file:
+        return baselines[0]
+    matches = [b for b in baselines if b.name == report.name]
+    if len(matches) == 1:
+        return matches[0]
+    names = sorted({str(b.name) for b in baselines})
+    if not matches:
+        raise ArgumentError(f"the baseline has no report named {report.name!r}",
+                            hint=did_you_mean(report.name, names) or f"it holds: {', '.join(names)}")
+    raise ArgumentError(f"the baseline holds {len(matches)} reports named {report.name!r}")
+
+
+# -- checking -----------------------------------------------------------------------
+
+def _integer(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if getattr(value, "is_Integer", False):
+        return int(value)
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value)
+    return None
+
+
+def _symbolic_error(what: str, value: Any, report: Report, loc: Loc | None) -> ArgumentError:
+    symbols = report.symbols or ("H", "W")
+    example = ",".join(f"{s}=224" for s in symbols)
+    return ArgumentError(
+        f"{what} of {report.name} is symbolic ({value}) and cannot be compared with a limit",
+        loc=loc, hint=f"give the input sizes values: --set {example} on the command line, "
+                      f"sizes={{{', '.join(repr(s) + ': 224' for s in symbols)}}} in Python")
+
+
+def _margin(limit: int, actual: int, kind: str) -> float | None:
+    if limit == 0:
+        return None
+    left = (limit - actual) if kind == "max" else (actual - limit)
+    return float(Fraction(left * 100, limit))
+
+
+def evaluate_limits(report: Report, limits: Mapping[str, Limit]) -> list[Check]:
+    checks = []
+    for name, limit in limits.items():
+        attribute, unit, _, _ = LIMITS[name]
+        if unit == "size":
+            field_ = report.receptive_field
+            axes = tuple(_integer(size) for size in field_.size)
+            if not axes or any(a is None for a in axes):
+                raise _symbolic_error("the receptive field", " x ".join(map(str, field_.size)), report, limit.loc)
+            kind = "min" if name.endswith(".min") else "max"
+            actual = min(axes) if kind == "min" else max(axes)      # the binding axis
+            ok = actual >= limit.value if kind == "min" else actual <= limit.value
+            checks.append(Check(name, limit.value, actual, _margin(limit.value, actual, kind), ok, limit.loc,
+                                limit.source, kind, unit, axes))  # type: ignore[arg-type]
+            continue
+        value = getattr(report.totals, attribute)
+        actual = _integer(value)
+        if actual is None:
+            raise _symbolic_error(f"{name} ({attribute})" if attribute != name else name, value, report, limit.loc)
+        checks.append(Check(name, limit.value, actual, _margin(limit.value, actual, "max"), actual <= limit.value,
+                            limit.loc, limit.source, "max", unit))
+    return checks
+
+
+def evaluate_baseline(report: Report, baseline: Baseline, max_growth: Fraction) -> list[Check]:
+    checks = []
+    for key in BASELINE_KEYS:
+        value = getattr(report.totals, key)
+        actual = _integer(value)
+        if actual is None:
+            raise _symbolic_error(key, value, report, None)
+        base = baseline.totals[key]
+        limit = math.floor(base * (1 + max_growth))
+        delta = None if base == 0 else float(Fraction((actual - base) * 100, base))
+        if base == 0 and actual == 0:
+            delta = 0.0
+        checks.append(Check(f"{key} growth", limit, actual, _margin(limit, actual, "max"), actual <= limit, None,
+                            "--baseline", "max", "bytes" if key in _BYTE_TOTALS else "count",
+                            baseline=base, delta=delta, max_growth=max_growth))
+    return checks
+
+
+def run_checks(network: Any, limits: Mapping[str, Limit], *, baselines: Sequence[Baseline] = (),
+               max_growth: Fraction = Fraction(1, 20), only_file: bool = True, input: Any = None,
+               sizes: Mapping[str, int] | None = None, batch: int | None = None,
+               dtype: str | None = None) -> CheckResult:
+    """Analyze ``network`` (a NetworkSpec) and check the file's budget merged with ``limits``."""
+    from .api import analyze
+    file_limits = read_budget(network.budget)
+    merged = merge_limits(file_limits, limits)
+    report = analyze(network, input=input, sizes=sizes, batch=batch, dtype=dtype)
+    checks = evaluate_limits(report, merged)
+    if baselines:
+        checks += evaluate_baseline(report, pick_baseline(baselines, report, only_file=only_file), max_growth)
+    return CheckResult(report, tuple(checks), network.source)
+
+
+def check(net: Any, *, params: Any = None, trainable_params: Any = None, macs: Any = None, flops: Any = None,
+          param_memory: Any = None, activation_memory: Any = None, min_rf: Any = None, max_rf: Any = None,
+          baseline: Any = None, max_growth: Any = DEFAULT_MAX_GROWTH, input: Sequence[Any] | None = None,
+          sizes: Mapping[str, int] | None = None, batch: int | None = None, dtype: str | None = None,
+          strict: bool = False) -> CheckResult:
+    """Check a network against its file's ``budget`` and these limits (which override the file's).
+
+    ``net`` is a path, YAML text, a loaded network or an analyzed Report.
+    Counts take ``"5M"``-style strings or ints, memory ``"48MiB"``/``"48MB"``
+    or ints, ``min_rf``/``max_rf`` bound the output's receptive field on
+    every axis. ``baseline`` (a saved `summarize --format json` report, its
+    path, or a Report) fails a total that grew by more than ``max_growth``
+    (``"5%"`` or ``0.05``). With ``strict=True`` a failed limit raises
+    :class:`cnncalc.BudgetExceeded` whose message holds the table.
+    """
+    values = {"params": params, "trainable_params": trainable_params, "macs": macs, "flops": flops,
+              "param_memory": param_memory, "activation_memory": activation_memory,
+              "receptive_field.min": min_rf, "receptive_field.max": max_rf}
+    limits = parse_limits(values, lambda name: f"{LIMITS[name][3]}=")
+    growth = parse_growth(max_growth, "max_growth")
+    baselines = load_baselines(baseline, "baseline") if baseline is not None else ()
+    if isinstance(net, Report):
+        if any(v is not None for v in (input, sizes, batch, dtype)):
+            raise ArgumentError("input, sizes, batch and dtype apply when analyzing; pass a path or a network, "
+                                "not a Report")
+        merged = merge_limits({}, limits)
+        checks = evaluate_limits(net, merged)
+        if baselines:
+            checks += evaluate_baseline(net, pick_baseline(baselines, net, only_file=True), growth)
+        result = CheckResult(net, tuple(checks), net.source)
+    else:
+        from .api import as_network
+        result = run_checks(as_network(net), limits, baselines=baselines, max_growth=growth, input=input,
+                            sizes=sizes, batch=batch, dtype=dtype)
+    if strict:
+        result.raise_if_exceeded()
+    return result
+
+
+# -- files and globs -------------------------------------------------------------------
+
+_GLOB_CHARS = set("*?[")
+
+
+def expand_files(patterns: Iterable[str]) -> list[str]:
+    """Paths and globs (expanded here too, for shells that don't) in order, without repeats.
+
+    A glob that matches nothing is an ArgumentError; ``-`` is standard input.
+    """
+    files: list[str] = []
+    for pattern in patterns:
+        if pattern != "-" and _GLOB_CHARS & set(pattern) and not os.path.exists(pattern):
+            matches = sorted(glob.glob(pattern, recursive=True))
+            matches = [m for m in matches if os.path.isfile(m)]
+            if not matches:
+                raise ArgumentError(f"no file matches {pattern!r}")
+            files.extend(matches)
+        else:
+            files.append(pattern)
+    seen: set[str] = set()
+    out = []
+    for file in files:
+        key = file if file == "-" else os.path.normpath(file)
+        if key not in seen:
+            seen.add(key)
+            out.append(file)
+    return out
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+def _exact(value: int, unit: str) -> str:
+    if unit == "bytes":
+        return f"{value:,} B" if value < 1024 else f"{value:,} B ({format_bytes(value)})"
+    return f"{value:,}" if value < 1000 else f"{value:,} ({format_count(value)})"
+
+
+def _compact(value: int, unit: str) -> str:
+    """The shortest exact spelling of a limit: 30000000 -> '30M', 50331648 -> '48MiB'; else with commas."""
+    if unit == "size":
+        return f"{value:,}"
+    scales = ((("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10), ("TB", 10**12),
+               ("GB", 10**9), ("MB", 10**6), ("KB", 10**3)) if unit == "bytes"
+              else (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)))
+    for suffix, scale in scales:
+        if value >= scale:
+            number = Fraction(value, scale)
+            text = _decimal(number, 3)
+            if text is not None and len(text.replace(".", "").lstrip("0")) <= 3:   # '30M', '4.1G', '48MiB'
+                return f"{text}{suffix}"
+    return f"{value:,} B" if unit == "bytes" else f"{value:,}"
+
+
+def _decimal(number: Fraction, digits: int) -> str | None:
+    """``number`` written exactly with at most ``digits`` decimals, or None."""
+    scaled = number * 10**digits
+    if scaled.denominator != 1:
+        return None
+    whole, frac = divmod(int(scaled), 10**digits)
+    if frac == 0:
+        return str(whole)
+    return f"{whole}.{str(frac).rjust(digits, '0').rstrip('0')}"
+
+
+def _percent(value: float | None, sign: bool = False) -> str:
+    if value is None:
+        return "-"
+    if value == 0:
+        return "0.0%"
+    text = f"{value:+.1f}" if sign else f"{value:.1f}"
+    if float(text) == 0:                       # too small for one decimal: keep its sign visible
+        text = f"{value:+.1e}" if sign else f"{value:.1e}"
+    return f"{text}%"
+
+
+def _growth_text(growth: Fraction | None) -> str:
+    if growth is None:
+        return "-"
+    percent = growth * 100
+    text = _decimal(percent, 4)
+    return f"{text}%" if text is not None else f"{float(percent):.4g}%"
+
+
+def limit_text(check_: Check) -> str:
+    if check_.baseline is not None:
+        return f"≤ {_compact(check_.limit, check_.unit)} (+{_growth_text(check_.max_growth)})"
+    return f"{'≥' if check_.kind == 'min' else '≤'} {_compact(check_.limit, check_.unit)}"
+
+
+def actual_text(check_: Check) -> str:
+    if check_.unit == "size":
+        return "×".join(str(a) for a in check_.axes)
+    return _exact(check_.actual, check_.unit)
+
+
+def delta_text(check_: Check) -> str:
+    if check_.baseline is None:
+        return ""
+    diff = check_.actual - check_.baseline
+    if check_.delta is None:
+        return f"+{diff:,} (from 0)"
+    return f"{diff:+,} ({_percent(check_.delta, sign=True)})"
+
+
+def source_text(check_: Check) -> str:
+    if check_.loc is not None:
+        return f"budget, line {check_.loc.line}"
+    return check_.source
+
+
+def title_text(result: CheckResult) -> str:
+    from .render.rows import shape_text
+    report = result.report
+    return f"{report.name} — {result.source}, input {shape_text(report.input_shape)}, {report.dtype}"
+
+
+def build_table(result: CheckResult):
+    from rich import box
+    from rich.table import Table
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold")
+    with_delta = any(c.baseline is not None for c in result.checks)
+    table.add_column("Check", no_wrap=True)
+    table.add_column("Limit", justify="right", no_wrap=True)
+    table.add_column("Actual", justify="right", no_wrap=True)
+    if with_delta:
+        table.add_column("vs baseline", justify="right", no_wrap=True)
+    table.add_column("Margin", justify="right", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("From", no_wrap=True)
+    for c in result.checks:
+        row = [c.name, limit_text(c), actual_text(c)]
+        if with_delta:
+            row.append(delta_text(c))
+        row += [_percent(c.margin), "[green]ok[/]" if c.ok else "[bold red]EXCEEDED[/]", source_text(c)]
+        table.add_row(*row)
+    return table
+
+
+def render_text(result: CheckResult, *, width: int | None = None, color: bool = False) -> str:
+    """The check table and a summary line; plain text unless ``color``."""
+    from rich.console import Console
+    console = Console(file=io.StringIO(), width=width or 200, force_terminal=color,
+                      color_system="standard" if color else None, highlight=False)
+    console.print(title_text(result), soft_wrap=True, markup=False)
+    if result.checks:
+        console.print(build_table(result))
+    console.print(result.summary(), soft_wrap=True, markup=False)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_command(level: str, message: str, file: str | None, line: int | None = None, col: int | None = None,
+                   title: str | None = None) -> str:
+    """A GitHub Actions workflow command: ``::error file=arch.yaml,line=31,col=11,title=...::message``."""
+    props = []
+    if file is not None:
+        props.append(f"file={_escape_property(file)}")
+        props.append(f"line={line or 1}")
+        props.append(f"col={col or 1}")
+    if title:
+        props.append(f"title={_escape_property(title)}")
+    return f"::{level} {','.join(props)}::{_escape_data(message)}" if props else f"::{level}::{_escape_data(message)}"
+
+
+def github_annotations(result: CheckResult, notices: bool = False) -> list[str]:
+    """``::error`` for every failed check at the budget line that set it (line 1 for flags and baselines)."""
+    lines = []
+    for c in result.checks:
+        if c.ok and not notices:
+            continue
+        file = c.loc.file if c.loc is not None else result.source
+        line, col = (c.loc.line, c.loc.col) if c.loc is not None else (1, 1)
+        lines.append(github_command("error" if not c.ok else "notice", f"{result.report.name}: {c.describe()}",
+                                    file, line, col, title=f"cnncalc check: {c.name}"))
+    return lines
+
+
+def error_annotation(error: CnnCalcError, file: str) -> str:
+    loc = error.loc
+    return github_command("error", error.headline(), loc.file if loc else file, loc.line if loc else 1,
+                          loc.col if loc else 1, title="cnncalc check: invalid file")
+
+
+__all__ = [
+    "BASELINE_KEYS", "BUDGET_KEYS", "Baseline", "Check", "CheckResult", "LIMITS", "Limit", "check",
+    "expand_files", "load_baselines", "parse_growth", "read_budget", "render_text",
+]
