@@ -29,11 +29,12 @@ def cuda_available() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    skip_cuda = pytest.mark.skip(reason="needs a CUDA GPU")
-    if not cuda_available():
-        for item in items:
-            if "cuda" in item.keywords:
-                item.add_marker(skip_cuda)
+    cuda_items = [item for item in items if "cuda" in item.keywords]
+    # torch is imported only when a CUDA test was collected (importing it costs seconds)
+    if cuda_items and not cuda_available():
+        skip_cuda = pytest.mark.skip(reason="needs a CUDA GPU")
+        for item in cuda_items:
+            item.add_marker(skip_cuda)
 
 
 @pytest.fixture
