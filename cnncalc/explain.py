@@ -54,8 +54,7 @@ def explain(net: NetLike, layer: str, *, input: Sequence[Any] | None = None,
     inputs = tuple(report.input_shape if slot == -1 else report.layers[slot].output_shape
                    for slot in planned.input_slots)
     lines: list[tuple[str, str, Any]] = []
-    recorded = [line for line in report.explanation if line[0] not in ("params", "buffers")
-                and not line[0].startswith("field")]
+    recorded = list(report.explanation)
     lines += [line for line in recorded if line[0].endswith("_out")]
     if row.param_shapes:
         formula = " + ".join(f"{name} {_product(shape)}" for name, shape in row.param_shapes.items())

@@ -123,14 +123,8 @@ class _Conv(LayerType):
         # a multiply and an add per MAC, plus one bias add per output element
         flops = 2 * macs + (outputs if cfg["bias"] else 0)
         if ctx.explaining:
-            ctx.explain("params", f"{out_channels} · {in_per_group} · {' · '.join(map(str, kernel))}"
-                        + (f" + {out_channels}" if cfg["bias"] else ""), numel(weight) + (out_channels if cfg["bias"] else 0))
             ctx.explain("MACs", f"{' · '.join(map(str, output))} · {in_per_group} · {' · '.join(map(str, kernel))}", macs)
             ctx.explain("FLOPs", f"2 · {macs}" + (f" + {outputs}" if cfg["bias"] else ""), flops)
-            for axis, (k, s, d, (left, _)) in enumerate(zip(kernel, stride, dilation, pads)):
-                name = AXIS_NAMES[rank][axis]
-                ctx.explain(f"field {name}", f"r_out = r_in + {d}·({k} − 1)·S_in; S_out = {s}·S_in; "
-                            f"c_out = c_in + ({d}·({k} − 1)/2 − {left})·S_in", None)
         field = None if all(step is None for step in steps) else tuple(steps)
         return Outcome(output, params, {}, macs, flops, field)
 
@@ -249,8 +243,6 @@ class _ConvTranspose(LayerType):
         macs = numel(x) * out_per_group * numel(cfg["kernel_size"])
         flops = 2 * macs + (numel(output) if cfg["bias"] else 0)
         if ctx.explaining:
-            ctx.explain("params", f"{in_channels} · {out_per_group} · {' · '.join(map(str, cfg['kernel_size']))}"
-                        + (f" + {out_channels}" if cfg["bias"] else ""), sum(numel(s) for s in params.values()))
             ctx.explain("MACs", f"{' · '.join(map(str, x))} · {out_per_group} · "
                         f"{' · '.join(map(str, cfg['kernel_size']))}", macs)
             ctx.explain("FLOPs", f"2 · {macs}" + (f" + {numel(output)}" if cfg["bias"] else ""), flops)

@@ -23,8 +23,6 @@ class Linear(LayerType):
         macs = rows * in_features * out_features   # one MAC per weight per row
         flops = 2 * macs + (rows * out_features if cfg["bias"] else 0)   # + one bias add per output
         if ctx.explaining:
-            ctx.explain("params", f"{out_features} · {in_features}" + (f" + {out_features}" if cfg["bias"] else ""),
-                        out_features * in_features + (out_features if cfg["bias"] else 0))
             ctx.explain("MACs", f"{rows} · {in_features} · {out_features}", macs)
             ctx.explain("FLOPs", f"2 · {macs}" + (f" + {rows * out_features}" if cfg["bias"] else ""), flops)
         return Outcome(output, params, {}, macs, flops, GLOBAL)

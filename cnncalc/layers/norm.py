@@ -46,9 +46,6 @@ class _BatchNorm(LayerType):
         # eval mode uses the running statistics: no statistics pass over the data
         flops = _norm_flops(elements, statistics=not cfg["track_running_stats"], affine=cfg["affine"])
         if ctx.explaining:
-            ctx.explain("params", f"2 · {channels}" if cfg["affine"] else "0", 2 * channels if cfg["affine"] else 0)
-            ctx.explain("buffers", f"2 · {channels} + 1" if cfg["track_running_stats"] else "0",
-                        2 * channels + 1 if cfg["track_running_stats"] else 0)
             ctx.explain("FLOPs", f"{elements} · ({NORMALISE}" + (f" + {AFFINE}" if cfg["affine"] else "") + ")", flops)
         return Outcome(x, params, buffers, 0, flops, None)
 
