@@ -120,12 +120,13 @@ class Upsample(LayerType):
             stride = Fraction(size, out) if is_int(size) and is_int(out) else size / out
         if mode == "nearest":
             offset = 0                                   # source = ⌊o · scale⌋: output 0 reads input 0
+        elif mode == "nearest-exact":
+            offset = (stride / 2) // 1 if isinstance(stride, Fraction) else stride / 2 - Fraction(1, 2)
+            # source = ⌊(o + ½) · scale⌋
         else:
             offset = stride / 2 - Fraction(1, 2)         # source = (o + ½) · scale − ½
-            if mode != "bicubic" and mode != "nearest-exact" and _is_negative(offset):
+            if mode != "bicubic" and _is_negative(offset):
                 offset = 0                               # linear modes clamp a negative source to 0
-            if mode == "nearest-exact":
-                offset = (stride / 2) // 1 if isinstance(stride, Fraction) else offset
         return AxisStep(EXTRA_TAPS[mode], stride, offset)
 
     def to_torch(self, cfg, inputs):
