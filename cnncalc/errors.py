@@ -79,7 +79,8 @@ class CnnCalcError(Exception):
         parts.append(self.message)
         if self.hint:
             parts.append(f"; {self.hint}")
-        return "".join(parts)
+        # one line, whatever text from the file ended up in it (a type name with a newline)
+        return "".join(parts).replace("\r", "\\r").replace("\n", "\\n")
 
     def __str__(self) -> str:
         if self.detail:

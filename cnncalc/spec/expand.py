@@ -43,12 +43,29 @@ def load_path(path: str | Path) -> NetworkSpec:
     except OSError as err:
         raise SpecError(f"cannot read {str(path)!r}: {err.strerror or err}") from None
     if size > 4 * 2**20:
-        raise SpecError(f"{path}: file is {size:,} bytes; architecture files are limited to 4 MiB")
+        raise SpecError(f"file is {size:,} bytes; architecture files are limited to 4 MiB",
+                        loc=Loc(str(path), 1, 1))
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        data = path.read_bytes()
+    except OSError as err:
         raise SpecError(f"cannot read {str(path)!r}: {err}") from None
-    return load_text(text, str(path))
+    return load_bytes(data, str(path))
+
+
+def load_bytes(data: bytes, filename: str = "<stdin>") -> NetworkSpec:
+    """Decode UTF-8 (an error names the first bad byte's line and column), then load."""
+    if len(data) > 4 * 2**20:
+        raise SpecError(f"file is {len(data):,} bytes; architecture files are limited to 4 MiB",
+                        loc=Loc(filename, 1, 1))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise SpecError(f"the file is not UTF-8 text: byte 0x{data[err.start:err.start + 1].hex()} "
+                        f"({err.reason})", loc=Loc(filename, line, col),
+                        hint="save the file as UTF-8") from None
+    return load_text(text, filename)
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,7 @@ class _Expander:
             raise SpecError("missing required key 'layers' (a list of layers)", loc=root.loc)
         if not isinstance(layers_node, YSeq) or not layers_node.items:
             raise SpecError("'layers' must be a non-empty list of layers", loc=layers_node.loc)
+        self._check_size(layers_node)
         self._scope(layers_node, prefix="", scope_input=INPUT, params={}, scopes=(), frozen=False,
                     stack=(), where="layers")
         return NetworkSpec(
@@ -165,17 +183,27 @@ class _Expander:
                scopes: tuple[str, ...], frozen: bool, stack: tuple[str, ...], where: str) -> str:
         local: dict[str, str] = {}
         history: list[str] = []
+        # names the file gives: an automatic name (relu_1) must not take one of them
+        given = {value.get("name").value for item in items.items if isinstance(item, YMap) and len(item.items) == 1
+                 for value in (item.items[0][1],)
+                 if isinstance(value, YMap) and isinstance(value.get("name"), YScalar)}
         for index, item in enumerate(items.items):
             item_where = f"{where}[{index}]"
             type_name, type_loc, args_node = self._item(item, item_where)
             args: dict[str, Any] = {}
             arg_locs: dict[str, Loc] = {}
+            key_locs: dict[str, Loc] = {}          # where each argument's name is written
             if args_node is not None:
                 for key, value in args_node.items:
                     if not isinstance(key.value, str):
                         raise SpecError(f"argument names must be strings, found {key.value!r}", loc=key.loc)
-                    args[key.value] = self._substitute(value, params, item_where)
+                    try:
+                        args[key.value] = self._substitute(value, params, item_where)
+                    except SpecError as err:       # name the block instance whose params failed
+                        raise err.add_context(path=prefix[:-1] or None,
+                                              layer_type=self.scope_types.get(prefix[:-1])) from None
                     arg_locs[key.value] = value.loc
+                    key_locs[key.value] = key.loc
             block = self.blocks.get(type_name)
             layer_type = None
             if block is None:
@@ -189,43 +217,54 @@ class _Expander:
             name = args.pop("name", None)
             if name is None:
                 name = f"{canonical.lower()}_{index}" if layer_type else f"{canonical}_{index}"
+                suffix = 1
+                while name in given or name in local:
+                    name = f"{canonical.lower() if layer_type else canonical}_{index}_{suffix}"
+                    suffix += 1
             elif not isinstance(name, str) or not _NAME.match(name) or name == INPUT:
                 raise SpecError(f"'name' must be an identifier other than 'input', found {name!r}",
                                 loc=arg_locs["name"])
             if name in local:
                 raise SpecError(f"name {name!r} is already used in this scope", loc=arg_locs.get("name", type_loc),
-                                hint="names must be unique within a block or the top-level list")
-            sources = self._sources(args.pop("from", -1), arg_locs.get("from", type_loc), local, history,
-                                    scope_input)
+                                hint="names must be unique within a block or the top-level list",
+                                path=prefix + name, layer_type=canonical)
+            try:
+                from_node = args_node.get("from") if args_node is not None else None
+                sources = self._sources(args.pop("from", -1), arg_locs.get("from", type_loc), local, history,
+                                        scope_input,
+                                        from_node.items if isinstance(from_node, YSeq) else None)
+            except SpecError as err:
+                raise err.add_context(path=prefix + name, layer_type=canonical) from None
             repeat = args.pop("repeat", 1)
             if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= MAX_REPEAT:
                 raise SpecError(f"'repeat' must be an integer from 1 to {MAX_REPEAT:,}, found {repeat!r}",
-                                loc=arg_locs.get("repeat", type_loc))
+                                loc=arg_locs.get("repeat", type_loc), path=prefix + name, layer_type=canonical)
             layer_frozen = args.pop("frozen", frozen)
             if not isinstance(layer_frozen, bool):
                 raise SpecError(f"'frozen' must be true or false, found {layer_frozen!r}",
-                                loc=arg_locs.get("frozen", type_loc))
+                                loc=arg_locs.get("frozen", type_loc), path=prefix + name, layer_type=canonical)
             path = prefix + name
             arity = 1 if block else layer_type.arity
             if arity == 1 and len(sources) != 1:
                 raise SpecError(f"{canonical} takes one input, found {len(sources)} in 'from'",
                                 loc=arg_locs.get("from", type_loc) if "from" in arg_locs else type_loc,
-                                hint=f"merge them first with add or concat")
+                                hint=f"merge them first with add or concat", path=path, layer_type=canonical)
             if arity is None and len(sources) < 2:
                 raise SpecError(f"{canonical} merges two or more tensors; give them as 'from: [a, b]'",
-                                loc=type_loc)
+                                loc=type_loc, path=path, layer_type=canonical)
             current = sources
             for copy in range(repeat):
                 copy_path = f"{path}.{copy}" if repeat > 1 else path
                 group = scopes + ((path,) if repeat > 1 else ())
                 if block is not None:
                     output = self._instance(block, args, arg_locs, type_loc, copy_path, current[0], group,
-                                            layer_frozen, stack, item_where)
+                                            layer_frozen, stack, item_where, key_locs)
                 else:
                     self._add(LayerSpec(
                         path=copy_path, type_name=canonical, args=MappingProxyType(dict(args)),
                         inputs=tuple(current), loc=type_loc,
                         arg_locs=MappingProxyType({k: v for k, v in arg_locs.items() if k in args}),
+                        key_locs=MappingProxyType({k: v for k, v in key_locs.items() if k in args}),
                         frozen=layer_frozen, scopes=group,
                     ))
                     output = copy_path
@@ -238,15 +277,18 @@ class _Expander:
 
     def _instance(self, block: _Block, args: dict[str, Any], arg_locs: dict[str, Loc], loc: Loc,
                   path: str, source: str, scopes: tuple[str, ...], frozen: bool,
-                  stack: tuple[str, ...], where: str) -> str:
+                  stack: tuple[str, ...], where: str, key_locs: dict[str, Loc] | None = None) -> str:
         if block.name in stack:
-            raise SpecError(f"block {block.name!r} uses itself ({' -> '.join(stack + (block.name,))})", loc=loc)
+            raise SpecError(f"block {block.name!r} uses itself ({' -> '.join(stack + (block.name,))})", loc=loc,
+                            path=path, layer_type=block.name)
         if len(stack) >= MAX_BLOCK_DEPTH:
             raise SpecError(f"blocks nested more than {MAX_BLOCK_DEPTH} deep", loc=loc)
         names = [p[0] for p in block.params]
         for key in args:
             if key not in names:
-                raise SpecError(f"block {block.name!r} has no parameter {key!r}", loc=arg_locs.get(key, loc),
+                raise SpecError(f"block {block.name!r} has no parameter {key!r}",
+                                loc=(key_locs or {}).get(key) or arg_locs.get(key, loc), path=path,
+                                layer_type=block.name,
                                 hint=did_you_mean(key, names + list(META_KEYS))
                                 or (f"its parameters are {', '.join(names)}" if names else "it takes no parameters"))
         values: dict[str, Any] = {}
@@ -254,7 +296,8 @@ class _Expander:
             if pname in args:
                 values[pname] = args[pname]
             elif default is _REQUIRED_PARAM:
-                raise SpecError(f"block {block.name!r} needs parameter {pname!r}", loc=loc,
+                raise SpecError(f"block {block.name!r} needs parameter {pname!r}", loc=loc, path=path,
+                                layer_type=block.name,
                                 hint=f"write {block.name}: {{{pname}: ...}}")
             else:
                 # defaults may use the parameters before them ("$out // 4")
@@ -263,6 +306,56 @@ class _Expander:
         return self._scope(block.layers, prefix=path + ".", scope_input=source, params=values,
                            scopes=scopes + (path,), frozen=frozen, stack=stack + (block.name,),
                            where=f"blocks.{block.name}.layers")
+
+    # -- the layer count, before expanding -----------------------------------
+    def _check_size(self, layers_node: YSeq) -> None:
+        """Refuse a network of more than MAX_LAYERS layers without building them.
+
+        Counted from literal repeats; where a repeat is a $param the count is
+        unknown and ``_add`` enforces the limit while expanding.
+        """
+        sizes: dict[str, int | None] = {}
+        total = 0
+        for item in layers_node.items:
+            count = self._static_count(item, (), sizes)
+            if count is None:
+                return
+            total += count
+            if total > MAX_LAYERS:
+                loc = item.items[0][0].loc if isinstance(item, YMap) and item.items else item.loc
+                raise SpecError(f"the network expands to more than {MAX_LAYERS:,} layers "
+                                f"({total:,} up to this item)", loc=loc, hint="reduce 'repeat' counts")
+
+    def _static_count(self, item: YNode, stack: tuple[str, ...], sizes: dict[str, int | None]) -> int | None:
+        repeat = 1
+        if isinstance(item, YScalar) and isinstance(item.value, str):
+            type_name = item.value
+        elif isinstance(item, YMap) and len(item.items) == 1 and isinstance(item.items[0][0].value, str):
+            type_name, args = item.items[0][0].value, item.items[0][1]
+            node = args.get("repeat") if isinstance(args, YMap) else None
+            if node is not None:
+                value = node.value if isinstance(node, YScalar) else None
+                if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_REPEAT:
+                    return None                  # a $param, or an error the expander reports
+                repeat = value
+        else:
+            return None
+        block = self.blocks.get(type_name)
+        if block is None:
+            return repeat
+        if block.name in stack or len(stack) >= MAX_BLOCK_DEPTH:
+            return None
+        if block.name not in sizes:
+            size: int | None = 0
+            for inner in block.layers.items:
+                count = self._static_count(inner, stack + (block.name,), sizes)
+                if count is None:
+                    size = None
+                    break
+                size += count
+            sizes[block.name] = size
+        size = sizes[block.name]
+        return None if size is None else repeat * size
 
     def _add(self, spec: LayerSpec) -> None:
         if len(self.layers) >= MAX_LAYERS:
@@ -295,12 +388,14 @@ class _Expander:
 
     # -- from ----------------------------------------------------------------
     def _sources(self, value: Any, loc: Loc, local: dict[str, str], history: list[str],
-                 scope_input: str) -> tuple[str, ...]:
+                 scope_input: str, item_nodes: tuple[YNode, ...] | None = None) -> tuple[str, ...]:
         values = value if isinstance(value, list) else [value]
         if not values:
             raise SpecError("'from' is an empty list", loc=loc)
         resolved = []
-        for ref in values:
+        for position, ref in enumerate(values):
+            if item_nodes is not None and len(item_nodes) == len(values):
+                loc = item_nodes[position].loc      # point at the offending entry of the list
             if isinstance(ref, bool):
                 raise SpecError(f"'from' takes names or negative indices, found {ref!r}", loc=loc)
             if isinstance(ref, int):
@@ -338,19 +433,25 @@ class _Expander:
         if not isinstance(value, str) or "$" not in value:
             return value
         whole = re.fullmatch(r"\$([A-Za-z_][A-Za-z0-9_]*)", value.strip())
+        if where.startswith("layers"):     # the top-level list: no block, no params
+            raise SpecError(f"{value!r} is used outside a block; $params exist only inside blocks",
+                            loc=node.loc, hint="write the value itself, or define a block with params")
+
+        def unknown_hint(key: str) -> str:
+            if ".params." in where:
+                return "a default may use only the parameters listed before it"
+            return did_you_mean(key, params) or (f"this block's parameters are {', '.join(params)}"
+                                                 if params else "this block has no parameters")
         if whole:
             key = whole.group(1)
             if key not in params:
-                if not params:
-                    raise SpecError(f"{value!r} is used outside a block; $params exist only inside blocks",
-                                    loc=node.loc)
-                raise SpecError(f"unknown parameter {value!r}", loc=node.loc,
-                                hint=did_you_mean(key, params) or f"this block's parameters are {', '.join(params)}")
+                raise SpecError(f"unknown parameter {value!r}", loc=node.loc, hint=unknown_hint(key))
             return params[key]
         try:
             return expr.evaluate(value, params)
         except expr.ExprError as err:
-            raise SpecError(str(err), loc=node.loc) from None
+            raise SpecError(str(err), loc=node.loc,
+                            hint=unknown_hint(err.unknown) if err.unknown else None) from None
 
 
 def parse_input(node: YNode) -> tuple[Any, ...]:

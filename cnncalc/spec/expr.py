@@ -9,15 +9,21 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|\$([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))")
+_TOKEN = re.compile(r"\s*(?:([0-9]+)|\$([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))")
 LIMIT = 2**63
+MAX_LENGTH = 1000      # characters: keeps the recursive-descent parser's depth bounded
+MAX_NESTING = 100      # parentheses and unary minus
 
 
 class ExprError(Exception):
-    pass
+    def __init__(self, message: str, unknown: str | None = None) -> None:
+        super().__init__(message)
+        self.unknown = unknown          # an unknown $name, for a did-you-mean hint
 
 
 def evaluate(text: str, params: Mapping[str, Any]) -> int:
+    if len(text) > MAX_LENGTH:
+        raise ExprError(f"expression of {len(text):,} characters is too long (at most {MAX_LENGTH:,})")
     tokens = _tokenize(text)
     parser = _Parser(tokens, params, text)
     value = parser.expr()
@@ -37,7 +43,10 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
                             "expressions use integers, $params, + - * // and parentheses")
         number, name, op = match.groups()
         if number is not None:
-            tokens.append(("int", int(number)))
+            if len(number.lstrip("0")) > 19 or int(number.lstrip("0") or "0") >= LIMIT:
+                raise ExprError(f"number {number[:30]}{'...' if len(number) > 30 else ''} in expression "
+                                f"{text[:60]!r} exceeds 2**63")
+            tokens.append(("int", int(number.lstrip("0") or "0")))
         elif name is not None:
             tokens.append(("name", name))
         else:
@@ -49,6 +58,7 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
 class _Parser:
     def __init__(self, tokens, params, text):
         self.tokens, self.params, self.text, self.pos = tokens, params, text, 0
+        self.nesting = 0
 
     def _peek(self):
         return self.tokens[self.pos] if self.pos < len(self.tokens) else (None, None)
@@ -81,8 +91,16 @@ class _Parser:
     def unary(self) -> int:
         if self._peek() == ("op", "-"):
             self.pos += 1
-            return -self.unary()
+            self._nest()
+            value = -self.unary()
+            self.nesting -= 1
+            return value
         return self.atom()
+
+    def _nest(self) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise ExprError(f"expression {self.text[:60]!r} nests more than {MAX_NESTING} deep")
 
     def atom(self) -> int:
         kind, value = self._peek()
@@ -93,13 +111,16 @@ class _Parser:
             return value
         if kind == "name":
             if value not in self.params:
-                raise ExprError(f"unknown parameter ${value} in expression {self.text!r}")
+                raise ExprError(f"unknown parameter ${value} in expression {self.text!r}", unknown=value)
             param = self.params[value]
             if isinstance(param, bool) or not isinstance(param, int):
                 raise ExprError(f"${value} is {param!r}, not an integer, in expression {self.text!r}")
+            self._bound(param)
             return param
         if value == "(":
+            self._nest()
             inner = self.expr()
+            self.nesting -= 1
             if self._peek() != ("op", ")"):
                 raise ExprError(f"missing ')' in expression {self.text!r}")
             self.pos += 1

@@ -28,6 +28,7 @@ class LayerSpec:
     arg_locs: Mapping[str, Loc] = field(default_factory=lambda: MappingProxyType({}))
     frozen: bool = False
     scopes: tuple[str, ...] = ()       # enclosing block instances, outermost first
+    key_locs: Mapping[str, Loc] = field(default_factory=lambda: MappingProxyType({}))  # where each arg's name is
 
     @property
     def depth(self) -> int:

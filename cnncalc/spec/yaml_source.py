@@ -17,6 +17,8 @@ from ..errors import Loc, SpecError
 
 MAX_SOURCE_BYTES = 4 * 2**20      # a 4 MiB architecture file is already absurd
 MAX_NODES = 200_000                # after alias expansion
+MAX_DEPTH = 100                    # nested lists and mappings
+MAX_INT = 2**63                    # torch sizes are int64; also keeps repr() of ints cheap
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SAFE_TAGS = {
@@ -66,12 +68,17 @@ def plain(node: YNode) -> Any:
 
 def parse_yaml(text: str, filename: str) -> YNode:
     """Compose ``text`` into located nodes; raise SpecError with file:line:col."""
-    if len(text) > MAX_SOURCE_BYTES:
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_SOURCE_BYTES:
         raise SpecError(
-            f"file is {len(text):,} bytes; architecture files are limited to {MAX_SOURCE_BYTES:,}",
+            f"file is {size:,} bytes; architecture files are limited to {MAX_SOURCE_BYTES:,}",
             loc=Loc(filename, 1, 1),
         )
     try:
+        # Bound depth and size on the event stream first: libyaml's composer
+        # recurses in C (a few thousand '[' crash the process) and composing
+        # a huge document is slow; the events are cheap and flat.
+        _prescan(text, filename)
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -79,14 +86,73 @@ def parse_yaml(text: str, filename: str) -> YNode:
         problem = err.problem or err.context or "invalid YAML"
         raise SpecError(f"YAML syntax error: {problem}", loc=loc,
                         hint="check indentation and that every mapping uses 'key: value'") from None
-    except yaml.YAMLError as err:  # pragma: no cover - reader errors without marks
-        raise SpecError(f"YAML error: {err}", loc=Loc(filename, 1, 1)) from None
+    except yaml.reader.ReaderError as err:    # a control character: no mark, only a position
+        position = err.position if isinstance(err.position, int) else 0
+        line = text.count("\n", 0, position) + 1
+        col = position - (text.rfind("\n", 0, position) + 1) + 1
+        char = chr(err.character) if isinstance(err.character, int) else str(err.character)
+        raise SpecError(f"invalid character {char!r} in the file: {err.reason}", loc=Loc(filename, line, col),
+                        hint="architecture files are plain UTF-8 text") from None
+    except yaml.YAMLError as err:  # pragma: no cover - other errors without marks
+        raise SpecError(f"YAML error: {' '.join(str(err).split())}", loc=Loc(filename, 1, 1)) from None
+    except UnicodeError as err:               # lone surrogates cannot be encoded for libyaml
+        position = getattr(err, "start", 0) if isinstance(err.object, str) else 0
+        line = text.count("\n", 0, position) + 1
+        col = position - (text.rfind("\n", 0, position) + 1) + 1
+        raise SpecError(f"the text is not valid Unicode: {err.reason}", loc=Loc(filename, line, col),
+                        hint="architecture files are plain UTF-8 text") from None
     if root is None:
         raise SpecError("the file is empty; expected a mapping with at least 'input' and 'layers'",
                         loc=Loc(filename, 1, 1))
+    _expanded_size(root, filename, {}, set(), depth=0)
     budget = [MAX_NODES]
     constructor = yaml.constructor.SafeConstructor()
     return _convert(root, filename, constructor, budget, depth=0)
+
+
+def _prescan(text: str, filename: str) -> None:
+    """Reject documents nested too deep or with too many nodes, before composing."""
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            nodes += 1
+            if depth > MAX_DEPTH:
+                raise SpecError(f"the document is nested more than {MAX_DEPTH} levels deep",
+                                loc=Loc(filename, event.start_mark.line + 1, event.start_mark.column + 1))
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+        elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+            nodes += 1
+        if nodes > MAX_NODES:
+            raise SpecError(f"the document has more than {MAX_NODES:,} nodes",
+                            loc=Loc(filename, event.start_mark.line + 1, event.start_mark.column + 1))
+
+
+def _expanded_size(node: yaml.Node, filename: str, memo: dict[int, int], active: set[int], depth: int) -> int:
+    """Nodes after alias expansion, counted once per shared node (billion laughs fail fast)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        raise SpecError("a YAML alias refers to a node that contains it (infinite document)",
+                        loc=_loc(node, filename))
+    if depth > MAX_DEPTH:
+        raise SpecError(f"the document is nested more than {MAX_DEPTH} levels deep (through aliases)",
+                        loc=_loc(node, filename))
+    total = 1
+    if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):
+        active.add(key)
+        children = node.value if isinstance(node, yaml.SequenceNode) else \
+            [child for pair in node.value for child in pair]
+        for child in children:
+            total += _expanded_size(child, filename, memo, active, depth + 1)
+            if total > MAX_NODES:
+                raise SpecError(f"the document expands to more than {MAX_NODES:,} nodes "
+                                "(aliases repeated too often?)", loc=_loc(node, filename))
+        active.discard(key)
+    memo[key] = total
+    return total
 
 
 def _loc(node: yaml.Node, filename: str) -> Loc:
@@ -99,8 +165,8 @@ def _convert(node: yaml.Node, filename: str, constructor, budget: list[int], dep
     if budget[0] < 0:
         raise SpecError(f"the document expands to more than {MAX_NODES:,} nodes (aliases repeated too often?)",
                         loc=loc)
-    if depth > 100:
-        raise SpecError("the document is nested more than 100 levels deep", loc=loc)
+    if depth > MAX_DEPTH:
+        raise SpecError(f"the document is nested more than {MAX_DEPTH} levels deep", loc=loc)
     if isinstance(node, yaml.ScalarNode):
         if node.tag not in _SAFE_TAGS:
             raise SpecError(f"unsupported YAML tag {node.tag!r}", loc=loc,
@@ -108,7 +174,11 @@ def _convert(node: yaml.Node, filename: str, constructor, budget: list[int], dep
         try:
             value = constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as err:
-            raise SpecError(f"invalid scalar {node.value!r}: {err}", loc=loc) from None
+            shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+            raise SpecError(f"invalid scalar {shown!r}: {str(err)[:200]}", loc=loc) from None
+        if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT < value < MAX_INT:
+            raise SpecError(f"integer {node.value[:40]}{'...' if len(node.value) > 40 else ''} is too large; "
+                            "integers must lie within +-2**63", loc=loc)
         return YScalar(value, loc)
     if isinstance(node, yaml.SequenceNode):
         if node.tag != "tag:yaml.org,2002:seq":
