@@ -14,10 +14,12 @@ NetLike = Union[NetworkSpec, str, "os.PathLike[str]"]
 
 def load(path: str | os.PathLike) -> NetworkSpec:
     """Read and expand an architecture file (``-`` reads standard input)."""
-    from .spec.expand import load_path, load_text
+    from .spec.expand import load_bytes, load_path
     if str(path) == "-":
         import sys
-        return load_text(sys.stdin.read(), "<stdin>")
+        stream = getattr(sys.stdin, "buffer", None)
+        data = stream.read(4 * 2**20 + 1) if stream is not None else sys.stdin.read().encode("utf-8", "replace")
+        return load_bytes(data, "<stdin>")
     return load_path(path)
 
 

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from .cli import analysis_options, parse_input, parse_sets
+from .cli_common import analysis_options, parse_input, parse_sets
 from .errors import ArgumentError, CnnCalcError
 
 _FLAGS = (

@@ -8,7 +8,7 @@ import click
 
 
 def register(main: click.Group) -> None:
-    from .cli import analysis_options, parse_input, parse_sets
+    from .cli_common import analysis_options, parse_input, parse_sets
 
     @main.command()
     @click.argument("file")

@@ -117,9 +117,6 @@ def test_random_bytes_fail_cleanly(data: bytes, workdir):
     assert result.exit_code == 2
 
 
-@pytest.mark.xfail(strict=True, reason="cnncalc.api.load reads sys.stdin as text: bytes that are not UTF-8 "
-                                       "raise UnicodeDecodeError (a traceback) where the locale's stdin is "
-                                       "strict; it should read sys.stdin.buffer and call spec.expand.load_bytes")
 def test_stdin_bytes_that_are_not_utf8():
     result = CliRunner().invoke(main, ["summarize", "-"], input=b"input: [3, 8, 8]\nlayers: [ReLU]\n# \xff\n")
     assert result.exit_code == 2 and result.stderr.startswith("error: <stdin>:3:3: ")

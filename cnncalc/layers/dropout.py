@@ -12,7 +12,7 @@ class _Dropout(LayerType):
     summary = "dropout (identity in eval mode)"
 
     def configure(self, args):
-        if args["p"] > 1:
+        if not 0 <= args["p"] <= 1:          # also refuses NaN, as torch does
             from .base import ArgError
             raise ArgError("a probability between 0 and 1 for p", args["p"])
         return args
