@@ -39,6 +39,11 @@ class _BatchNorm(LayerType):
         x = inputs[0]
         expect_rank(ctx, x, self.ranks, "(batch, channels, ...)")
         channels = x[1]
+        if not cfg["track_running_stats"]:
+            # statistics from the batch in every mode: torch's _verify_batch_size
+            ctx.require_at_least(numel(x) // channels, 2, lambda: (
+                f"batch statistics need more than 1 value per channel, input {fmt_shape(x)} has "
+                f"{numel(x) // channels} (track_running_stats false)"))
         params = {"weight": (channels,), "bias": (channels,)} if cfg["affine"] else {}
         buffers = ({"running_mean": (channels,), "running_var": (channels,), "num_batches_tracked": ()}
                    if cfg["track_running_stats"] else {})
@@ -100,6 +105,11 @@ class _InstanceNorm(_BatchNorm):
         x = inputs[0]
         expect_rank(ctx, x, self.ranks, "(batch, channels, ...)")
         channels = x[1]
+        if not cfg["track_running_stats"]:
+            # statistics from each sample in every mode: torch's _verify_spatial_size
+            ctx.require_at_least(numel(x[2:]), 2, lambda: (
+                f"instance statistics need more than 1 spatial element, input {fmt_shape(x)} has "
+                f"{numel(x[2:])} (track_running_stats false)"))
         params = {"weight": (channels,), "bias": (channels,)} if cfg["affine"] else {}
         buffers = ({"running_mean": (channels,), "running_var": (channels,), "num_batches_tracked": ()}
                    if cfg["track_running_stats"] else {})
@@ -156,6 +166,10 @@ class GroupNorm(LayerType):
         channels, groups = x[1], cfg["num_groups"]
         ctx.require_divisible(channels, groups, lambda: (
             f"{channels} channels are not divisible by num_groups={groups}"))
+        # torch's group_norm checks N · C/groups · spatial > 1 in every mode (_verify_batch_size)
+        ctx.require_at_least(numel(x) // groups, 2, lambda: (
+            f"group statistics need more than 1 value per group, input {fmt_shape(x)} has "
+            f"{numel(x) // groups} with num_groups={groups}"))
         params = {"weight": (channels,), "bias": (channels,)} if cfg["affine"] else {}
         flops = _norm_flops(numel(x), statistics=True, affine=cfg["affine"])
         if ctx.explaining:

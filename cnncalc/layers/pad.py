@@ -58,6 +58,11 @@ class _Pad(LayerType):
             elif self.family == "Circular":
                 ctx.require_at_least(size, max(left, right), lambda: (
                     f"circular padding {max(left, right)} must not exceed the input size {size}"))
+            if self.family in ("Zero", "Constant"):
+                # torch crops (narrow) before it pads: the negative pads alone must leave >= 0
+                crop = min(left, 0) + min(right, 0)
+                ctx.require_at_least(size + crop, 0, lambda: (
+                    f"padding ({left}, {right}) crops {-crop} from size {size} (input {fmt_shape(x)})"))
             new = size + left + right
             ctx.require_at_least(new, 1, lambda: (
                 f"padding ({left}, {right}) leaves no elements of size {size} (input {fmt_shape(x)})"))

@@ -69,6 +69,11 @@ class _Pool(LayerType):
         out_spatial, steps = [], []
         for axis, (size, k, s, p, d) in enumerate(zip(x[2:], kernel, stride, pads, dilation)):
             name = AXIS_NAMES[rank][axis]
+            if rank == 3 and self.kind != "max":
+                # ATen's avg_pool3d (LPPool3d pools through it) checks the input *before* padding
+                ctx.require_at_least(size, k, lambda: (
+                    f"input {fmt_spatial(x[2:])} is smaller than kernel_size {fmt_spatial(kernel)} "
+                    f"(torch's avg_pool3d checks the unpadded input)"))
             out = pooled_size(ctx, size, k, s, p, d, cfg["ceil_mode"], name)
             ctx.require_at_least(out, 1, lambda: (
                 f"output size is too small: the {'dilated ' if d != 1 else ''}window {fmt_spatial([d * (kk - 1) + 1 for kk, d in zip(kernel, dilation)])} "

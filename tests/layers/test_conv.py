@@ -17,7 +17,9 @@ import pytest
 
 from cnncalc import ShapeError, SpecError
 
-from .helpers import Bad, Case, check_against_torch, check_bad, check_case, check_torch_refuses, params
+from .helpers import (
+    Bad, Case, check_against_torch, check_bad, check_case, check_field, check_torch_refuses, params, rf_chain,
+)
 
 CASES = [
     # ---------------------------------------------------------------- Conv1d
@@ -286,6 +288,10 @@ ERRORS = [
     Bad("ConvTranspose2d", {"out_channels": 4, "kernel_size": 3, "padding_mode": "reflect"}, (1, 2, 4, 4),
         SpecError, ("'reflect'", "'zeros'")),
     Bad("ConvTranspose3d", {"out_channels": 4, "kernel_size": 1}, (1, 2, 4, 4), ShapeError, ("5-d", "4-d")),
+    Bad("ConvTranspose2d", {"out_channels": 4, "kernel_size": 3, "padding": "same"}, (1, 2, 4, 4), SpecError,
+        ("padding", "'same'")),
+    Bad("Conv2d", {"out_channels": 4, "kernel_size": 3, "stride": 0}, (1, 2, 8, 8), SpecError, ("stride", "0")),
+    Bad("Conv1d", {"out_channels": 4, "kernel_size": 3, "padding": -1}, (1, 2, 8), SpecError, ("padding", "-1")),
 ]
 
 
@@ -307,3 +313,61 @@ def test_conv_errors(case):
 @pytest.mark.parametrize("case", params(ERRORS))
 def test_conv_errors_torch_refuses_too(case):
     check_torch_refuses(case)
+
+
+# ------------------------------------------------------------------ receptive-field chains
+# Distill (Araujo et al. 2019), layer by layer from r = 1, S = 1, c = 0:
+#   r_out = r_in + (k − 1)·d·S_in,  S_out = S_in·s,  c_out = c_in + ((k − 1)d/2 − p_left)·S_in
+
+CHAINS = [
+    pytest.param(
+        [3, 224, 224],
+        ["Conv2d: {out_channels: 64, kernel_size: 7, stride: 2, padding: 3}",
+         "MaxPool2d: {kernel_size: 3, stride: 2, padding: 1}"],
+        # conv: r = 1 + 6·1 = 7, S = 2, c = 0 + (3 − 3)·1 = 0
+        # pool: r = 7 + 2·2 = 11, S = 4, c = 0 + (1 − 1)·2 = 0
+        [(1 + 6 + 2 * 2, 2 * 2, 0)] * 2,
+        id="resnet-stem"),
+    pytest.param(
+        [2, 32],
+        ["Conv1d: {out_channels: 2, kernel_size: 3, dilation: 2, padding: 1}",
+         "Conv1d: {out_channels: 2, kernel_size: 4, stride: 2}",
+         "Conv1d: {out_channels: 2, kernel_size: 2, padding: same}"],
+        # 1: r = 1 + 2·2·1 = 5, S = 1, c = 0 + (2 − 1)·1 = 1
+        # 2: r = 5 + 3·1·1 = 8, S = 2, c = 1 + (3/2 − 0)·1 = 5/2
+        # 3: 'same' with k = 2 pads 0 left, 1 right: r = 8 + 1·2 = 10, S = 2, c = 5/2 + (1/2 − 0)·2 = 7/2
+        [(5 + 3 + 1 * 2, 2, F(5, 2) + F(1, 2) * 2)],
+        id="conv1d-dilated-strided-same"),
+    pytest.param(
+        [1, 32, 32],
+        ["Conv2d: {out_channels: 1, kernel_size: [3, 5], stride: [2, 1], padding: [0, 2]}",
+         "AvgPool2d: {kernel_size: 2}",
+         "Conv2d: {out_channels: 1, kernel_size: 3, dilation: [1, 3], padding: [1, 3]}"],
+        # H: r = 3, S = 2, c = 1;  pool: r = 3 + 1·2 = 5, S = 4, c = 1 + ½·2 = 2;
+        #    conv: r = 5 + 2·1·4 = 13, S = 4, c = 2 + (1 − 1)·4 = 2
+        # W: r = 5, S = 1, c = 2 − 2 = 0;  pool: r = 6, S = 2, c = ½;
+        #    conv: r = 6 + 2·3·2 = 18, S = 2, c = ½ + (3 − 3)·2 = ½
+        [(3 + 1 * 2 + 2 * 1 * 4, 4, 2), (5 + 1 + 2 * 3 * 2, 2, F(1, 2))],
+        id="asymmetric-2d"),
+    pytest.param(
+        [1, 16, 16],
+        ["ZeroPad2d: {padding: [1, 0, 2, 0]}",
+         "Conv2d: {out_channels: 1, kernel_size: 3, stride: 2}"],
+        # pad: c = −2 (H), −1 (W); conv: r = 1 + 2 = 3, S = 2, c = c_pad + (1 − 0)·1
+        [(3, 2, -2 + 1), (3, 2, -1 + 1)],
+        id="pad-then-conv"),
+    pytest.param(
+        [1, 8, 8, 8],
+        ["Conv3d: {out_channels: 1, kernel_size: [1, 3, 3], padding: [0, 1, 1]}",
+         "MaxPool3d: {kernel_size: 2, stride: 2}",
+         "Conv3d: {out_channels: 1, kernel_size: 3, stride: 2, padding: 1}"],
+        # D: r = 1, S = 1, c = 0 → pool r = 2, S = 2, c = ½ → conv r = 2 + 2·2 = 6, S = 4, c = ½ + 0
+        # H, W: r = 3, c = 0 → pool r = 4, S = 2, c = ½ → conv r = 4 + 2·2 = 8, S = 4, c = ½
+        [(1 + 1 + 2 * 2, 4, F(1, 2)), (3 + 1 + 2 * 2, 4, F(1, 2)), (8, 4, F(1, 2))],
+        id="conv3d-pool3d-conv3d"),
+]
+
+
+@pytest.mark.parametrize(("input_dims", "layers", "expected"), CHAINS)
+def test_receptive_field_chains(input_dims, layers, expected):
+    check_field(rf_chain(input_dims, layers), expected)

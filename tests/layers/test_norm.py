@@ -112,6 +112,15 @@ CASES = [
          params=2 * 4,
          buffers=2 * 4 + 1,
          flops=4 * 18 * (2 + 2)),
+    # one value per channel / group / instance: fine when the statistics are not taken from the data
+    Case("BatchNorm1d", {}, (1, 3),                                  # eval mode uses the running stats
+         out=(1, 3), params=2 * 3, buffers=2 * 3 + 1, flops=3 * (2 + 2)),
+    Case("InstanceNorm2d", {"track_running_stats": True}, (2, 3, 1, 1),
+         out=(2, 3, 1, 1), buffers=2 * 3 + 1, flops=2 * 3 * 2),
+    Case("GroupNorm", {"num_groups": 3}, (2, 3, 1, 1),               # N · C/G · 1 = 2 values per group
+         out=(2, 3, 1, 1), params=2 * 3, flops=2 * 3 * 8),
+    Case("BatchNorm2d", {"track_running_stats": False}, (2, 3, 1, 1),
+         out=(2, 3, 1, 1), params=2 * 3, flops=2 * 3 * 8),
     # ----------------------------------------------------- LocalResponseNorm
     Case("LocalResponseNorm", {"size": 5}, (1, 8, 4, 4),
          out=(1, 8, 4, 4),
@@ -137,6 +146,14 @@ ERRORS = [
     Bad("InstanceNorm2d", {}, (1, 2, 3, 3, 3), ShapeError, ("4-d", "5-d")),
     Bad("InstanceNorm1d", {}, (1, 2, 3, 3), ShapeError, ("3-d", "4-d")),
     Bad("LocalResponseNorm", {"size": 2}, (3, 4), ShapeError, ("[3, 4]",), id="LocalResponseNorm-after-Flatten"),
+    # statistics taken from the data need two values; torch checks this in eval mode too
+    Bad("InstanceNorm2d", {}, (2, 3, 1, 1), ShapeError, ("[2, 3, 1, 1]", "has 1"), id="InstanceNorm2d-1x1"),
+    Bad("InstanceNorm1d", {"affine": True}, (4, 3, 1), ShapeError, ("[4, 3, 1]", "has 1")),
+    Bad("BatchNorm2d", {"track_running_stats": False}, (1, 3, 1, 1), ShapeError, ("[1, 3, 1, 1]", "has 1"),
+        id="BatchNorm2d-batch-stats-of-one-value"),
+    Bad("BatchNorm1d", {"track_running_stats": False}, (1, 3), ShapeError, ("[1, 3]", "has 1")),
+    Bad("GroupNorm", {"num_groups": 3}, (1, 3, 1, 1), ShapeError, ("[1, 3, 1, 1]", "has 1", "num_groups=3"),
+        id="GroupNorm-one-value-per-group"),
 ]
 
 

@@ -30,6 +30,8 @@ CASES = [
     Case("ZeroPad1d", {"padding": [2, -1]}, (1, 2, 6),
          out=(1, 2, 6 + 2 - 1),
          rf=[(1, 1, -2)]),
+    Case("ZeroPad1d", {"padding": [-2, 3]}, (1, 1, 2),
+         out=(1, 1, 2 - 2 + 3), id="ZeroPad1d-crop-all-then-pad"),      # the crop may leave 0
     Case("ZeroPad3d", {"padding": 1}, (1, 1, 2, 3, 4),
          out=(1, 1, 2 + 2, 3 + 2, 4 + 2),
          rf=[(1, 1, -1)] * 3),
@@ -96,6 +98,11 @@ ERRORS = [
     Bad("CircularPad1d", {"padding": 4}, (1, 1, 3), ShapeError, ("circular padding 4", "input size 3")),
     Bad("CircularPad2d", {"padding": [0, 0, 0, 3]}, (1, 1, 2, 5), ShapeError, ("circular padding 3", "size 2")),
     Bad("ZeroPad2d", {"padding": [-3, -3, 0, 0]}, (1, 1, 4, 4), ShapeError, ("(-3, -3)", "size 4")),
+    # torch crops before it pads: a crop deeper than the size fails even if the pad would refill it
+    Bad("ZeroPad1d", {"padding": [-3, 4]}, (1, 1, 2), ShapeError, ("(-3, 4)", "crops 3", "size 2"),
+        id="ZeroPad1d-crop-deeper-than-size"),
+    Bad("ConstantPad3d", {"padding": [3, -2, 0, 0, 4, 3], "value": 0.5}, (2, 2, 5, 9, 1), ShapeError,
+        ("(3, -2)", "crops 2", "size 1")),
     Bad("ReflectionPad2d", {"padding": 1}, (1, 2, 3, 4, 5), ShapeError, ("3-d or 4-d", "5-d")),
     Bad("ReplicationPad1d", {"padding": 1}, (1, 2, 3, 4), ShapeError, ("2-d or 3-d", "4-d")),
     Bad("CircularPad2d", {"padding": 1}, (1, 2, 3, 4, 5), ShapeError, ("3-d or 4-d", "5-d")),

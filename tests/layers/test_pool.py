@@ -91,6 +91,15 @@ CASES = [
          out=(1, 8, 4, 3, 3),
          flops=8 * 4 * 3 * 3 * 4,
          rf=[(1, 1, 0), (2, 2, 0.5), (2, 2, 0.5)]),
+    Case("AvgPool3d", {"kernel_size": 3, "padding": 1}, (1, 1, 3, 3, 3),
+         out=(1, 1, (3 + 2 - 3) // 3 + 1, 1, 1),                     # the unpadded input may equal the kernel
+         flops=1 * 27),
+    Case("AvgPool2d", {"kernel_size": 3, "padding": 1}, (1, 1, 2, 3),
+         out=(1, 1, (2 + 2 - 3) // 3 + 1, 1),                       # 2d has no unpadded-input check
+         flops=9),
+    Case("MaxPool3d", {"kernel_size": 3, "padding": 1}, (1, 1, 2, 3, 3),
+         out=(1, 1, (2 + 2 - 3) // 3 + 1, 1, 1),                     # nor does max pooling
+         flops=27 - 1),
     Case("AvgPool3d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 1, 4, 5, 6),
          out=(1, 1, (4 + 2 - 3 + 1) // 2 + 1, (5 + 2 - 3 + 1) // 2 + 1, (6 + 2 - 3 + 1) // 2 + 1),   # 3 3 4
          flops=3 * 3 * 4 * 27),
@@ -165,6 +174,11 @@ ERRORS = [
     Bad("MaxPool1d", {"kernel_size": 5, "dilation": 2}, (1, 1, 8), ShapeError,
         ("too small", "dilated window 9", "input 8")),
     Bad("LPPool2d", {"norm_type": 2, "kernel_size": 4}, (1, 1, 3, 8), ShapeError, ("too small", "input 3x8")),
+    # torch's avg_pool3d refuses an input smaller than the kernel before padding
+    Bad("AvgPool3d", {"kernel_size": 3, "padding": 1}, (1, 1, 2, 3, 3), ShapeError,
+        ("input 2x3x3", "kernel_size 3x3x3"), id="AvgPool3d-unpadded-input-smaller-than-kernel"),
+    Bad("LPPool3d", {"norm_type": 2, "kernel_size": 2}, (1, 1, 1, 3, 3), ShapeError,
+        ("input 1x3x3", "kernel_size 2x2x2"), id="LPPool3d-unpadded-input-smaller-than-kernel"),
     Bad("MaxPool2d", {"kernel_size": 2}, (1, 2, 3, 8, 8), ShapeError, ("4-d", "5-d")),
     # torch would read these as unbatched (C, H, W) / (H, W); cnncalc's dim 0 is always the batch
     Bad("MaxPool2d", {"kernel_size": 2}, (1, 2, 8), ShapeError, ("4-d", "3-d"), torch=False,
