@@ -1,0 +1,894 @@
+"""Numpy reference implementations of CNN spatial operations.
+
+Every function follows the semantics of the ``torch.nn.functional`` function of
+the same purpose (output sizes, padding, border and rounding rules), takes and
+returns numpy arrays with a batch axis -- ``x`` is ``(N, C, *spatial)`` with 1,
+2 or 3 spatial axes -- and keeps the input's floating dtype (float32 stays
+float32; an integer input is computed in float64).
+
+Each operation has two implementations, chosen with ``impl``:
+
+``"naive"``
+    The textbook definition: explicit Python loops over the output positions
+    (and channels), each output value computed from its window.  Slow, and
+    meant to be read next to the formula in the docstring.
+``"fast"`` (default)
+    Vectorised numpy: an im2col matrix and one BLAS product per call for the
+    convolutions, sliding-window views and separable per-axis passes for the
+    pools and the interpolation.  No Python loop over pixels or channels.
+
+This module imports nothing from ``cnncalc``; numpy is imported at the top
+because the module itself is only imported when a reference is needed.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import product
+from typing import Optional, Sequence, Union
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+__all__ = [
+    "conv", "conv_transpose", "max_pool", "avg_pool", "lp_pool",
+    "adaptive_avg_pool", "adaptive_max_pool", "interpolate", "pad",
+]
+
+IntOrSeq = Union[int, Sequence[int]]
+
+# Size of the im2col buffer the fast convolution fills at a time (bytes).  The
+# batch is processed in chunks of whole samples whose column matrix fits in
+# this budget, so the matrix stays in the last-level cache between the copy
+# that builds it and the GEMM that reads it.
+_IM2COL_CHUNK_BYTES = 8 << 20
+
+
+# --------------------------------------------------------------------------
+# argument helpers
+# --------------------------------------------------------------------------
+
+def _as_input(x, name: str = "x") -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim not in (3, 4, 5):
+        raise ValueError(f"{name} must be (N, C, *spatial) with 1, 2 or 3 spatial axes, got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    return x
+
+
+def _ints(value, rank: int, name: str, minimum: int) -> tuple[int, ...]:
+    """An int or a sequence of ``rank`` ints, each ``>= minimum``, as a tuple."""
+    if isinstance(value, (int, np.integer)):
+        out = (int(value),) * rank
+    else:
+        out = tuple(int(v) for v in value)
+        if len(out) == 1 and rank > 1:
+            out = out * rank
+        if len(out) != rank:
+            raise ValueError(f"{name} needs 1 or {rank} values, got {value!r}")
+    if any(v < minimum for v in out):
+        raise ValueError(f"{name} values must be >= {minimum}, got {value!r}")
+    return out
+
+
+def _check_impl(impl: str) -> None:
+    if impl not in ("naive", "fast"):
+        raise ValueError(f"impl must be 'naive' or 'fast', got {impl!r}")
+
+
+def _spatial_index(prefix: tuple, slices) -> tuple:
+    return prefix + tuple(slices)
+
+
+# --------------------------------------------------------------------------
+# pad
+# --------------------------------------------------------------------------
+
+def _source_indices(length: int, left: int, right: int, mode: str) -> np.ndarray:
+    """Index into an axis of ``length`` for each position of the padded axis.
+
+    The padded axis has ``left + length + right`` positions; position ``j``
+    holds input position ``j - left``, mapped back into ``[0, length)`` by the
+    border rule of ``mode`` (reflect without repeating the edge, replicate the
+    edge, or wrap around).  A negative amount crops.
+    """
+    j = np.arange(-left, length + right)
+    if mode == "reflect":
+        j = np.abs(j)
+        j = np.where(j > length - 1, 2 * (length - 1) - j, j)
+    elif mode == "replicate":
+        j = np.clip(j, 0, length - 1)
+    elif mode == "circular":
+        j = np.mod(j, length)
+    else:  # pragma: no cover - guarded by callers
+        raise ValueError(mode)
+    return j
+
+
+def _pad_axes(x: np.ndarray, pads: dict[int, tuple[int, int]], mode: str, value: float = 0.0) -> np.ndarray:
+    """Pad (or crop, for negative amounts) the axes in ``pads`` = {axis: (left, right)}."""
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(f"padding mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    if all(l == 0 and r == 0 for l, r in pads.values()):
+        return x
+    shape = list(x.shape)
+    for axis, (l, r) in pads.items():
+        length = x.shape[axis]
+        shape[axis] = length + l + r
+        if shape[axis] < 0:
+            raise ValueError(f"padding ({l}, {r}) of an axis of size {length} leaves a negative size")
+        if shape[axis] == 0 or mode == "constant":
+            continue
+        kept = max(0, length - max(0, -l) - max(0, -r))      # what is left after cropping
+        if mode == "reflect" and (l >= length or r >= length):
+            raise ValueError(f"reflect padding ({l}, {r}) must be smaller than the axis size {length}")
+        if mode == "circular" and (l > kept or r > kept):
+            raise ValueError(f"circular padding ({l}, {r}) wraps around more than once "
+                             f"(axis size {length}, {kept} left after cropping)")
+        if mode == "replicate" and length == 0:
+            raise ValueError("replicate padding of an empty axis")
+
+    if mode == "constant":
+        # np.zeros maps fresh zero pages lazily: cheaper than filling
+        out = np.zeros(shape, dtype=x.dtype) if value == 0 else np.full(shape, value, dtype=x.dtype)
+        src, dst = [slice(None)] * x.ndim, [slice(None)] * x.ndim
+        for axis, (l, r) in pads.items():
+            length = x.shape[axis]
+            start, stop = max(0, -l), length - max(0, -r)
+            if stop <= start:
+                return out  # everything cropped away: only the fill value remains
+            src[axis] = slice(start, stop)
+            dst[axis] = slice(max(0, l), max(0, l) + stop - start)
+        out[tuple(dst)] = x[tuple(src)]
+        return out
+
+    for axis, (l, r) in pads.items():
+        if shape[axis] == 0:
+            x = np.take(x, np.zeros(0, dtype=np.intp), axis=axis)
+            continue
+        if mode == "circular" and (l < 0 or r < 0):
+            # torch crops first, then wraps around what is left
+            start, stop = max(0, -l), x.shape[axis] - max(0, -r)
+            x = x[(slice(None),) * axis + (slice(start, stop),)]
+            l, r = max(0, l), max(0, r)
+        x = np.take(x, _source_indices(x.shape[axis], l, r, mode), axis=axis)
+    return x
+
+
+def pad(x, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> np.ndarray:
+    """Pad ``x`` as ``torch.nn.functional.pad``.
+
+    ``pad`` lists (left, right) amounts starting from the LAST axis:
+    ``(left, right)`` pads the last axis, ``(left, right, top, bottom)`` the
+    last two, and so on.  Negative amounts crop.  Modes: ``"constant"`` (fill
+    with ``value``), ``"reflect"`` (mirror without repeating the edge; amounts
+    must be smaller than the axis), ``"replicate"`` (repeat the edge) and
+    ``"circular"`` (wrap around; amounts at most the axis size).
+
+    Unlike torch, the non-constant modes accept any number of padded trailing
+    axes (torch only pads the 1, 2 or 3 spatial axes of a 2- to 5-d tensor).
+    With a negative amount on one side, circular padding wraps around what is
+    left after cropping (as torch) and may use at most that many elements on
+    the other side; torch only checks against the uncropped size and reads
+    uninitialised memory beyond that.
+    """
+    x = np.asarray(x)
+    amounts = [int(p) for p in pad]
+    if len(amounts) % 2 or len(amounts) // 2 > x.ndim:
+        raise ValueError(f"pad must have an even length of at most {2 * x.ndim}, got {tuple(pad)}")
+    pads = {x.ndim - 1 - i: (amounts[2 * i], amounts[2 * i + 1]) for i in range(len(amounts) // 2)}
+    return _pad_axes(x, pads, mode, value)
+
+
+# --------------------------------------------------------------------------
+# convolution
+# --------------------------------------------------------------------------
+
+def _conv_padding(padding, kernel, dilation, stride) -> list[tuple[int, int]]:
+    rank = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0)] * rank
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError("padding='same' needs stride 1 (as in torch)")
+            pads = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                pads.append((total // 2, total - total // 2))
+            return pads
+        raise ValueError(f"padding must be an int, a sequence of ints, 'same' or 'valid', got {padding!r}")
+    return [(p, p) for p in _ints(padding, rank, "padding", 0)]
+
+
+def _prepare_conv(x, weight, bias, groups: int, transposed: bool):
+    x = _as_input(x)
+    weight = np.asarray(weight)
+    if weight.ndim != x.ndim:
+        raise ValueError(f"weight must have {x.ndim} axes for a {x.ndim - 2}-d input, got shape {weight.shape}")
+    weight = weight.astype(x.dtype, copy=False)
+    if groups < 1:
+        raise ValueError(f"groups must be >= 1, got {groups}")
+    c_in = x.shape[1]
+    if c_in % groups:
+        raise ValueError(f"input channels {c_in} are not divisible by groups={groups}")
+    if transposed:
+        if weight.shape[0] != c_in:
+            raise ValueError(f"weight (C_in, C_out/groups, *k) has C_in={weight.shape[0]}, input has {c_in}")
+        c_out = weight.shape[1] * groups
+    else:
+        c_out = weight.shape[0]
+        if c_out % groups:
+            raise ValueError(f"output channels {c_out} are not divisible by groups={groups}")
+        if weight.shape[1] * groups != c_in:
+            raise ValueError(f"weight (C_out, C_in/groups, *k) has C_in/groups={weight.shape[1]}, "
+                             f"input has {c_in} channels and groups={groups}")
+    if bias is not None:
+        bias = np.asarray(bias).astype(x.dtype, copy=False)
+        if bias.shape != (c_out,):
+            raise ValueError(f"bias must have shape ({c_out},), got {bias.shape}")
+    return x, weight, bias, c_out
+
+
+def conv(x, weight, bias=None, stride: IntOrSeq = 1, padding: Union[IntOrSeq, str] = 0,
+         dilation: IntOrSeq = 1, groups: int = 1, padding_mode: str = "zeros", value: float = 0.0,
+         impl: str = "fast") -> np.ndarray:
+    """N-d convolution (cross-correlation), as ``torch.nn.functional.conv{1,2,3}d``.
+
+    ``weight`` is ``(C_out, C_in/groups, *k)``.  ``padding`` is an int, one int
+    per spatial axis, ``"valid"`` (none) or ``"same"`` (stride 1 only; d(k-1)
+    in total per axis, the smaller half ``total // 2`` on the left).
+    ``padding_mode`` is ``"zeros"``, ``"reflect"``, ``"replicate"``,
+    ``"circular"`` (as torch's ConvNd modules: pad the input, then convolve
+    without padding) or ``"constant"`` (fill with ``value``).
+
+    Output size per axis: ``floor((L + pad_l + pad_r - d(k-1) - 1) / s) + 1``.
+    """
+    _check_impl(impl)
+    x, weight, bias, c_out = _prepare_conv(x, weight, bias, groups, transposed=False)
+    rank = x.ndim - 2
+    stride = _ints(stride, rank, "stride", 1)
+    dilation = _ints(dilation, rank, "dilation", 1)
+    kernel = weight.shape[2:]
+    if any(k < 1 for k in kernel):
+        raise ValueError(f"kernel sizes must be >= 1, got {kernel}")
+    pads = _conv_padding(padding, kernel, dilation, stride)
+    modes = {"zeros": ("constant", 0.0), "constant": ("constant", value), "reflect": ("reflect", 0.0),
+             "replicate": ("replicate", 0.0), "circular": ("circular", 0.0)}
+    if padding_mode not in modes:
+        raise ValueError(f"padding_mode must be one of {sorted(modes)}, got {padding_mode!r}")
+    mode, fill = modes[padding_mode]
+    xp = _pad_axes(x, {2 + i: p for i, p in enumerate(pads)}, mode, fill)
+    out_shape = []
+    for axis, (length, k, s, d) in enumerate(zip(xp.shape[2:], kernel, stride, dilation)):
+        span = d * (k - 1) + 1
+        if span > length:
+            raise ValueError(f"spatial axis {axis}: dilated kernel {span} is larger than the padded input {length}")
+        out_shape.append((length - span) // s + 1)
+    run = _conv_naive if impl == "naive" else _conv_fast
+    return run(xp, weight, bias, stride, dilation, groups, tuple(out_shape))
+
+
+def _conv_naive(xp, weight, bias, stride, dilation, groups, out_shape):
+    """y[n,o,i,j] = b[o] + Σ_c Σ_u Σ_v w[o,c,u,v] · x_pad[n, g·C_in/g + c, i·s + u·d, j·s + v·d]
+
+    where g = o // (C_out/groups) is the group of output channel o, c runs over
+    the C_in/groups input channels of that group and (u, v) over the kernel
+    (written for 2-d; 1-d and 3-d have one index fewer or more).
+    """
+    n_batch, c_in = xp.shape[:2]
+    c_out, c_in_g = weight.shape[:2]
+    c_out_g = c_out // groups
+    kernel = weight.shape[2:]
+    y = np.zeros((n_batch, c_out) + out_shape, dtype=xp.dtype)
+    for n in range(n_batch):
+        for o in range(c_out):
+            g = o // c_out_g
+            channels = slice(g * c_in_g, (g + 1) * c_in_g)
+            for pos in np.ndindex(*out_shape):
+                # the window: taps i·s + u·d for u = 0 .. k-1 along each axis
+                window = xp[_spatial_index((n, channels), (
+                    slice(i * s, i * s + d * (k - 1) + 1, d)
+                    for i, s, d, k in zip(pos, stride, dilation, kernel)))]
+                total = np.sum(weight[o] * window)
+                if bias is not None:
+                    total += bias[o]
+                y[(n, o) + pos] = total
+    return y
+
+
+def _conv_fast(xp, weight, bias, stride, dilation, groups, out_shape):
+    """im2col + one batched GEMM: (C_out/g × C_in/g·Πk) @ (C_in/g·Πk × ΠL_out) per sample and group."""
+    n_batch, c_in = xp.shape[:2]
+    c_out, c_in_g = weight.shape[:2]
+    c_out_g = c_out // groups
+    kernel = weight.shape[2:]
+    k_len = c_in_g * math.prod(kernel)
+    p_len = math.prod(out_shape)
+    w_mat = np.ascontiguousarray(weight.reshape(groups, c_out_g, k_len))
+    y = np.empty((n_batch, groups, c_out_g, p_len), dtype=xp.dtype)
+
+    if all(k == 1 for k in kernel) and all(s == 1 for s in stride):
+        # 1x1, stride 1: the input already is the column matrix
+        np.matmul(w_mat, xp.reshape(n_batch, groups, c_in_g, p_len), out=y)
+    else:
+        s_n, s_c = xp.strides[:2]
+        s_sp = xp.strides[2:]
+        # cols[n, g, c, *u, *i] = x_pad[n, g·C_in/g + c, *(i·s + u·d)]
+        cols = as_strided(
+            xp,
+            shape=(n_batch, groups, c_in_g) + tuple(kernel) + tuple(out_shape),
+            strides=(s_n, c_in_g * s_c, s_c) + tuple(d * st for d, st in zip(dilation, s_sp))
+            + tuple(s * st for s, st in zip(stride, s_sp)),
+            writeable=False,
+        )
+        per_sample = groups * k_len * p_len * xp.itemsize
+        chunk = max(1, min(n_batch, _IM2COL_CHUNK_BYTES // max(per_sample, 1)))
+        buf = np.empty((chunk,) + cols.shape[1:], dtype=xp.dtype)
+        for n0 in range(0, n_batch, chunk):
+            m = min(chunk, n_batch - n0)
+            np.copyto(buf[:m], cols[n0:n0 + m])
+            np.matmul(w_mat, buf[:m].reshape(m, groups, k_len, p_len), out=y[n0:n0 + m])
+
+    y = y.reshape((n_batch, c_out) + out_shape)
+    if bias is not None:
+        y += bias.reshape((c_out,) + (1,) * len(out_shape))
+    return y
+
+
+def conv_transpose(x, weight, bias=None, stride: IntOrSeq = 1, padding: IntOrSeq = 0,
+                   output_padding: IntOrSeq = 0, groups: int = 1, dilation: IntOrSeq = 1,
+                   impl: str = "fast") -> np.ndarray:
+    """Transposed convolution, as ``torch.nn.functional.conv_transpose{1,2,3}d``.
+
+    ``weight`` is ``(C_in, C_out/groups, *k)``.  Output size per axis:
+    ``(L - 1)·s - 2p + d(k-1) + output_padding + 1``; ``output_padding`` must
+    be smaller than the stride or the dilation.
+    """
+    _check_impl(impl)
+    x, weight, bias, c_out = _prepare_conv(x, weight, bias, groups, transposed=True)
+    rank = x.ndim - 2
+    stride = _ints(stride, rank, "stride", 1)
+    dilation = _ints(dilation, rank, "dilation", 1)
+    padding = _ints(padding, rank, "padding", 0)
+    output_padding = _ints(output_padding, rank, "output_padding", 0)
+    kernel = weight.shape[2:]
+    out_shape = []
+    for length, k, s, p, op, d in zip(x.shape[2:], kernel, stride, padding, output_padding, dilation):
+        if op >= max(s, d):
+            raise ValueError(f"output_padding {op} must be smaller than the stride {s} or the dilation {d}")
+        size = (length - 1) * s - 2 * p + d * (k - 1) + op + 1
+        if size < 1:
+            raise ValueError(f"transposed convolution output size {size} is not positive")
+        out_shape.append(size)
+    run = _conv_transpose_naive if impl == "naive" else _conv_transpose_fast
+    return run(x, weight, bias, stride, padding, dilation, groups, tuple(out_shape))
+
+
+def _conv_transpose_naive(x, weight, bias, stride, padding, dilation, groups, out_shape):
+    """y[n, g·C_out/g + o, j] = b + Σ_c Σ_u w[g·C_in/g + c, o, u] · x[n, g·C_in/g + c, i]
+
+    summed over the kernel taps u and input positions i with i·s + u·d - p = j
+    (each input pixel spreads its value over the kernel; read backwards: an
+    output pixel gathers from the inputs whose spread reaches it).
+    """
+    n_batch, c_in = x.shape[:2]
+    c_in_g, c_out_g = c_in // groups, weight.shape[1]
+    c_out = c_out_g * groups
+    kernel = weight.shape[2:]
+    in_shape = x.shape[2:]
+    y = np.zeros((n_batch, c_out) + out_shape, dtype=x.dtype)
+    for n in range(n_batch):
+        for oc in range(c_out):
+            g, o = divmod(oc, c_out_g)
+            channels = slice(g * c_in_g, (g + 1) * c_in_g)
+            for pos in np.ndindex(*out_shape):
+                total = bias[oc] if bias is not None else 0.0
+                for tap in np.ndindex(*kernel):
+                    src = []
+                    for j, u, s, p, d, length in zip(pos, tap, stride, padding, dilation, in_shape):
+                        q, r = divmod(j + p - u * d, s)
+                        if r or not 0 <= q < length:
+                            break
+                        src.append(q)
+                    else:
+                        total += np.dot(weight[(channels, o) + tap], x[(n, channels) + tuple(src)])
+                y[(n, oc) + pos] = total
+    return y
+
+
+def _conv_transpose_fast(x, weight, bias, stride, padding, dilation, groups, out_shape):
+    """One batched GEMM (C_out/g·Πk × C_in/g) @ (C_in/g × ΠL_in), then col2im (scatter-add per tap)."""
+    n_batch, c_in = x.shape[:2]
+    c_in_g, c_out_g = c_in // groups, weight.shape[1]
+    c_out = c_out_g * groups
+    kernel = weight.shape[2:]
+    in_shape = x.shape[2:]
+    rank = len(kernel)
+    w_t = np.ascontiguousarray(weight.reshape(groups, c_in_g, -1).transpose(0, 2, 1))
+    cols = np.matmul(w_t, x.reshape(n_batch, groups, c_in_g, -1))
+    cols = cols.reshape((n_batch, c_out) + tuple(kernel) + tuple(in_shape))
+
+    full = [(L - 1) * s + d * (k - 1) + 1 for L, s, d, k in zip(in_shape, stride, dilation, kernel)]
+    buf_shape = [max(f, p + o) for f, p, o in zip(full, padding, out_shape)]
+    buf = np.zeros((n_batch, c_out) + tuple(buf_shape), dtype=x.dtype)
+    # col2im: tap u of input pixel i lands on full-output position i·s + u·d.
+    # A loop over the Πk taps, each a strided add of the whole batch.
+    for tap in np.ndindex(*kernel):
+        dst = tuple(slice(u * d, u * d + (L - 1) * s + 1, s)
+                    for u, d, L, s in zip(tap, dilation, in_shape, stride))
+        buf[(Ellipsis,) + dst] += cols[(slice(None), slice(None)) + tap]
+    y = np.ascontiguousarray(buf[(Ellipsis,) + tuple(slice(p, p + o) for p, o in zip(padding, out_shape))])
+    if bias is not None:
+        y += bias.reshape((c_out,) + (1,) * rank)
+    return y
+
+
+# --------------------------------------------------------------------------
+# pooling
+# --------------------------------------------------------------------------
+
+def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode):
+    rank = x.ndim - 2
+    kernel = _ints(kernel_size, rank, "kernel_size", 1)
+    if stride is None or (not isinstance(stride, (int, np.integer)) and len(stride) == 0):
+        stride = kernel                      # torch: None or [] means the kernel size
+    else:
+        stride = _ints(stride, rank, "stride", 1)
+    padding = _ints(padding, rank, "padding", 0)
+    dilation = _ints(dilation, rank, "dilation", 1)
+    for k, p in zip(kernel, padding):
+        if p > k // 2:
+            raise ValueError(f"pad should be at most half of the kernel size, got padding={padding}, kernel={kernel}")
+    out_shape = tuple(_pool_out_size(L, k, s, p, d, ceil_mode)
+                      for L, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+    return kernel, stride, padding, dilation, out_shape
+
+
+def _pool_out_size(length, k, s, p, d, ceil_mode) -> int:
+    """torch's pooling_output_shape: floor (or ceil) division, and a ceil-mode
+    window must start inside the input or the left padding."""
+    out = (length + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= length + p:
+        out -= 1
+    if out < 1:
+        raise ValueError(f"pooling an axis of size {length} with kernel {k}, stride {s}, padding {p}, "
+                         f"dilation {d} gives output size {out}")
+    return out
+
+
+def _window_sum_view(xp, kernel, stride, dilation, out_shape):
+    """View (N, C, *out, *k) of the windows of an already padded array."""
+    rank = len(kernel)
+    s_n, s_c = xp.strides[:2]
+    s_sp = xp.strides[2:]
+    return as_strided(
+        xp,
+        shape=xp.shape[:2] + tuple(out_shape) + tuple(kernel),
+        strides=(s_n, s_c) + tuple(s * st for s, st in zip(stride, s_sp))
+        + tuple(d * st for d, st in zip(dilation, s_sp)),
+        writeable=False,
+    ), tuple(range(2 + rank, 2 + 2 * rank))
+
+
+def _pad_for_windows(x, kernel, stride, padding, dilation, out_shape, fill):
+    """Pad left by p and right by whatever the last (possibly clipped) window needs."""
+    pads = {}
+    for axis, (L, k, s, p, d, o) in enumerate(zip(x.shape[2:], kernel, stride, padding, dilation, out_shape)):
+        right = max(0, (o - 1) * s + d * (k - 1) + 1 - (L + p))
+        pads[2 + axis] = (p, right)
+    return _pad_axes(x, pads, "constant", fill)
+
+
+def max_pool(x, kernel_size: IntOrSeq, stride: Optional[IntOrSeq] = None, padding: IntOrSeq = 0,
+             dilation: IntOrSeq = 1, ceil_mode: bool = False, impl: str = "fast") -> np.ndarray:
+    """Max pooling, as ``torch.nn.functional.max_pool{1,2,3}d`` (values only).
+
+    y[n,c,i,j] = max over u, v of x[n, c, i·s - p + u·d, j·s - p + v·d], over
+    the taps that fall inside the input (padding never wins: it acts as -inf;
+    a ceil-mode window that runs past the end is clipped).
+    """
+    _check_impl(impl)
+    x = _as_input(x)
+    kernel, stride, padding, dilation, out_shape = _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode)
+    if impl == "naive":
+        y = np.empty(x.shape[:2] + out_shape, dtype=x.dtype)
+        for n, c in np.ndindex(*x.shape[:2]):
+            for pos in np.ndindex(*out_shape):
+                taps = [[i * s - p + u * d for u in range(k) if 0 <= i * s - p + u * d < L]
+                        for i, s, p, d, k, L in zip(pos, stride, padding, dilation, kernel, x.shape[2:])]
+                window = x[n, c][np.ix_(*taps)]
+                y[(n, c) + pos] = window.max() if window.size else -np.inf
+        return y
+    xp = _pad_for_windows(x, kernel, stride, padding, dilation, out_shape, -np.inf)
+    windows, axes = _window_sum_view(xp, kernel, stride, dilation, out_shape)
+    return windows.max(axis=axes)
+
+
+def _avg_divisors(x_shape, kernel, stride, padding, out_shape, count_include_pad, clip_to_padding=True):
+    """Per-axis divisors of torch's avg_pool CPU kernel, as an outer product.
+
+    Along an axis, window o covers [o·s - p, o·s - p + k).  With
+    count_include_pad the divisor counts the part of it inside the padded
+    input, i.e. up to L + p (a ceil-mode window running past that is not
+    counted); without, only the part inside the input [0, L).
+    """
+    div = np.ones((), dtype=np.float64)
+    for L, k, s, p, o in zip(x_shape[2:], kernel, stride, padding, out_shape):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, L + p)
+        if count_include_pad:
+            count = end - start
+        else:
+            count = np.minimum(end, L) - np.maximum(start, 0)
+        div = np.multiply.outer(div, count)
+    return div
+
+
+def avg_pool(x, kernel_size: IntOrSeq, stride: Optional[IntOrSeq] = None, padding: IntOrSeq = 0,
+             ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: Optional[int] = None,
+             impl: str = "fast") -> np.ndarray:
+    """Average pooling, as ``torch.nn.functional.avg_pool{1,2,3}d``.
+
+    y[n,c,i,j] = Σ_{u,v} x_pad[n, c, i·s + u, j·s + v] / divisor, the sum over
+    the window clipped to the input (padding adds zeros).  The divisor is
+    ``divisor_override`` if given; else the window's size clipped to the padded
+    input (count_include_pad=True: padding counts, the overhang of a ceil-mode
+    window does not); else the number of input elements in the window.
+    """
+    _check_impl(impl)
+    x = _as_input(x)
+    kernel, stride, padding, _, out_shape = _pool_args(x, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and divisor_override == 0:
+        raise ValueError("divisor_override must be non-zero")
+    if impl == "naive":
+        y = np.empty(x.shape[:2] + out_shape, dtype=x.dtype)
+        for n, c in np.ndindex(*x.shape[:2]):
+            for pos in np.ndindex(*out_shape):
+                total, pool_size, count = 0.0, 1, 1
+                ranges = []
+                for i, s, p, k, L in zip(pos, stride, padding, kernel, x.shape[2:]):
+                    start = i * s - p
+                    end = min(start + k, L + p)          # clipped to the padded input
+                    pool_size *= end - start
+                    ranges.append(range(max(start, 0), min(end, L)))
+                    count *= len(ranges[-1])
+                for idx in product(*ranges):
+                    total += x[(n, c) + idx]
+                if divisor_override is not None:
+                    divisor = divisor_override
+                else:
+                    divisor = pool_size if count_include_pad else count
+                y[(n, c) + pos] = total / divisor
+        return y
+    xp = _pad_for_windows(x, kernel, stride, padding, (1,) * len(kernel), out_shape, 0.0)
+    windows, axes = _window_sum_view(xp, kernel, stride, (1,) * len(kernel), out_shape)
+    total = windows.sum(axis=axes)
+    if divisor_override is not None:
+        return (total / x.dtype.type(divisor_override)).astype(x.dtype, copy=False)
+    div = _avg_divisors(x.shape, kernel, stride, padding, out_shape, count_include_pad)
+    return (total / div.astype(x.dtype)).astype(x.dtype, copy=False)
+
+
+def lp_pool(x, norm_type: float, kernel_size: IntOrSeq, stride: Optional[IntOrSeq] = None,
+            ceil_mode: bool = False, impl: str = "fast") -> np.ndarray:
+    """Power-average pooling, as ``torch.nn.functional.lp_pool{1,2,3}d``.
+
+    y = (Σ_window x^p)^(1/p) for a full window.  torch computes it as
+    ``avg_pool(x^p) · Πk`` then ``^(1/p)``, so a ceil-mode window clipped at
+    the end is scaled by Πk / (clipped size) -- reproduced here.  As in torch,
+    a negative window sum gives NaN unless p = 1, and x^p of a negative x is
+    NaN for a non-integer p.  ``norm_type`` = inf is the max of |x| over the
+    window, -inf the min (torch's shortcut through max_pool).
+    """
+    _check_impl(impl)
+    x = _as_input(x)
+    p = float(norm_type)
+    if p == math.inf:
+        return max_pool(np.abs(x), kernel_size, stride, 0, 1, ceil_mode, impl=impl)
+    if p == -math.inf:
+        return -max_pool(-np.abs(x), kernel_size, stride, 0, 1, ceil_mode, impl=impl)
+    if not p > 0:
+        raise ValueError(f"norm_type must be > 0 (or ±inf), got {norm_type!r}")
+    kernel, stride, padding, _, out_shape = _pool_args(x, kernel_size, stride, 0, 1, ceil_mode)
+    volume = math.prod(kernel)
+    with np.errstate(invalid="ignore"):
+        if impl == "naive":
+            y = np.empty(x.shape[:2] + out_shape, dtype=x.dtype)
+            for n, c in np.ndindex(*x.shape[:2]):
+                for pos in np.ndindex(*out_shape):
+                    ranges = [range(i * s, min(i * s + k, L))
+                              for i, s, k, L in zip(pos, stride, kernel, x.shape[2:])]
+                    count = math.prod(len(r) for r in ranges)
+                    total = sum(x[(n, c) + idx] ** p for idx in product(*ranges))
+                    # torch: avg_pool(x^p) · Πk, which rescales a clipped window
+                    y[(n, c) + pos] = (total / count * volume) ** (1.0 / p)
+            return y
+        powered = np.power(x, x.dtype.type(p))
+        avg = avg_pool(powered, kernel, stride, 0, ceil_mode, True, None, impl="fast")
+        return np.power(avg * x.dtype.type(volume), x.dtype.type(1.0 / p)).astype(x.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------
+# adaptive pooling
+# --------------------------------------------------------------------------
+
+def _adaptive_out(x, output_size) -> tuple[int, ...]:
+    rank = x.ndim - 2
+    if output_size is None or isinstance(output_size, (int, np.integer)):
+        sizes = (output_size,) * rank
+    else:
+        sizes = tuple(output_size)
+        if len(sizes) == 1 and rank > 1:
+            sizes = sizes * rank
+    if len(sizes) != rank:
+        raise ValueError(f"output_size needs 1 or {rank} values, got {output_size!r}")
+    out = tuple(L if o is None else int(o) for o, L in zip(sizes, x.shape[2:]))
+    if any(o < 1 for o in out) or any(L < 1 for L in x.shape[2:]):
+        raise ValueError(f"adaptive pooling needs positive sizes, got input {x.shape[2:]} -> {out}")
+    return out
+
+
+def _bins(length: int, out: int):
+    """Bin i covers [floor(i·L/O), ceil((i+1)·L/O)) -- bins overlap when O does not divide L."""
+    i = np.arange(out)
+    return (i * length) // out, -((-(i + 1) * length) // out)
+
+
+def adaptive_avg_pool(x, output_size, impl: str = "fast") -> np.ndarray:
+    """Adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool{1,2,3}d``.
+
+    y[n,c,i,j] = mean of x[n, c, a_i:b_i, a_j:b_j] with a_i = floor(i·L/O),
+    b_i = ceil((i+1)·L/O).  ``output_size`` is an int or one per axis; None
+    keeps that axis' size.
+    """
+    _check_impl(impl)
+    x = _as_input(x)
+    out_shape = _adaptive_out(x, output_size)
+    if impl == "naive":
+        bins = [list(zip(*_bins(L, o))) for L, o in zip(x.shape[2:], out_shape)]
+        y = np.empty(x.shape[:2] + out_shape, dtype=x.dtype)
+        for n, c in np.ndindex(*x.shape[:2]):
+            for pos in np.ndindex(*out_shape):
+                window = x[(n, c) + tuple(slice(*bins[a][i]) for a, i in enumerate(pos))]
+                y[(n, c) + pos] = window.sum() / window.size
+        return y
+    # separable: along each axis, multiply by the 0/1 bin-membership matrix
+    # (O × L) -- a BLAS product that sums every bin -- then divide once.
+    y = x
+    counts = np.ones((), dtype=np.float64)
+    for axis, (L, o) in enumerate(zip(x.shape[2:], out_shape)):
+        start, end = _bins(L, o)
+        member = ((np.arange(L) >= start[:, None]) & (np.arange(L) < end[:, None])).astype(x.dtype)
+        y = np.moveaxis(np.moveaxis(y, 2 + axis, -1) @ member.T, -1, 2 + axis)
+        counts = np.multiply.outer(counts, end - start)
+    return np.ascontiguousarray(y / counts.astype(x.dtype))
+
+
+def adaptive_max_pool(x, output_size, impl: str = "fast") -> np.ndarray:
+    """Adaptive max pooling, as ``torch.nn.functional.adaptive_max_pool{1,2,3}d`` (values only).
+
+    y[n,c,i,j] = max of x[n, c, a_i:b_i, a_j:b_j], bins as in adaptive_avg_pool.
+    """
+    _check_impl(impl)
+    x = _as_input(x)
+    out_shape = _adaptive_out(x, output_size)
+    if impl == "naive":
+        bins = [list(zip(*_bins(L, o))) for L, o in zip(x.shape[2:], out_shape)]
+        y = np.empty(x.shape[:2] + out_shape, dtype=x.dtype)
+        for n, c in np.ndindex(*x.shape[:2]):
+            for pos in np.ndindex(*out_shape):
+                y[(n, c) + pos] = x[(n, c) + tuple(slice(*bins[a][i]) for a, i in enumerate(pos))].max()
+        return y
+    # separable: a box max is a max along each axis in turn.  Bins differ in
+    # length, so gather each bin padded to the longest by repeating its last
+    # element, and reduce that axis.
+    y = x
+    for axis, (L, o) in enumerate(zip(x.shape[2:], out_shape)):
+        start, end = _bins(L, o)
+        width = int((end - start).max())
+        idx = np.minimum(start[:, None] + np.arange(width), end[:, None] - 1)
+        gathered = np.take(y, idx, axis=2 + axis)          # axis -> (o, width)
+        y = gathered.max(axis=3 + axis)
+    return np.ascontiguousarray(y)
+
+
+# --------------------------------------------------------------------------
+# interpolation
+# --------------------------------------------------------------------------
+
+_INTERP_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_CUBIC_A = -0.75
+
+
+def _interp_sizes(x, size, scale_factor):
+    rank = x.ndim - 2
+    if (size is None) == (scale_factor is None):
+        raise ValueError("give exactly one of size and scale_factor")
+    if size is not None:
+        out = _ints(size, rank, "size", 1)
+        return out, (None,) * rank
+    if isinstance(scale_factor, (int, float, np.integer, np.floating)):
+        scales = (float(scale_factor),) * rank
+    else:
+        scales = tuple(float(s) for s in scale_factor)
+        if len(scales) != rank:
+            raise ValueError(f"scale_factor needs 1 or {rank} values, got {scale_factor!r}")
+    if any(not s > 0 for s in scales):
+        raise ValueError(f"scale_factor must be positive, got {scale_factor!r}")
+    out = tuple(math.floor(float(L) * s) for L, s in zip(x.shape[2:], scales))
+    if any(o < 1 for o in out):
+        raise ValueError(f"scale_factor {scale_factor!r} gives an empty output {out}")
+    return out, scales
+
+
+def _scale(opmath, length, out, align_corners, scale_factor):
+    """torch's area_pixel_compute_scale, in the op's math type (float32 for float32 input)."""
+    if align_corners:
+        return opmath(length - 1) / opmath(out - 1) if out > 1 else opmath(0)
+    if scale_factor is not None:
+        return opmath(1.0 / scale_factor)
+    return opmath(length) / opmath(out)
+
+
+def _floorf(v) -> int:
+    """torch floors source coordinates with C's floorf, which first rounds to float32."""
+    return int(math.floor(np.float32(v)))
+
+
+def _cubic_weights(t):
+    """Keys' cubic convolution weights (A = -0.75) for offsets -1, 0, 1, 2 at fraction t."""
+    a = _CUBIC_A
+
+    def near(v):   # |v| <= 1
+        return ((a + 2) * v - (a + 3)) * v * v + 1
+
+    def far(v):    # 1 < |v| < 2
+        return ((a * v - 5 * a) * v + 8 * a) * v - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _axis_taps_scalar(i, length, out, mode, align_corners, scale_factor, opmath):
+    """(indices, weights) that output position i reads along one axis -- one position at a time."""
+    if mode == "nearest2d":
+        # torch's legacy 2-d nearest kernel (nearest_idx): same size copies,
+        # double size halves the index, otherwise the float32 formula
+        if out == length:
+            src = i
+        elif out == 2 * length:
+            src = i // 2
+        else:
+            src = _floorf(_scale(np.float32, length, out, False, scale_factor) * np.float32(i))
+        return [min(src, length - 1)], [opmath(1)]
+    if mode in ("nearest", "nearest-exact"):
+        scale = _scale(opmath, length, out, False, scale_factor)
+        if mode == "nearest":
+            src = _floorf(scale * opmath(i))
+        else:
+            real = max(scale * (opmath(i) + opmath(0.5)) - opmath(0.5), opmath(0))
+            src = _floorf(np.float64(real) + 0.5)
+        return [min(src, length - 1)], [opmath(1)]
+    scale = _scale(opmath, length, out, align_corners, scale_factor)
+    if align_corners:
+        real = scale * opmath(i)
+    else:
+        real = scale * (opmath(i) + opmath(0.5)) - opmath(0.5)
+    if mode == "bicubic":
+        idx = min(_floorf(real), length - 1)
+        t = min(max(real - opmath(idx), opmath(0)), opmath(1))
+        taps = [min(max(idx - 1 + j, 0), length - 1) for j in range(4)]
+        return taps, [opmath(w) for w in _cubic_weights(t)]
+    if out == length:                          # torch copies when the size is unchanged
+        return [i], [opmath(1)]
+    real = max(real, opmath(0))
+    idx = min(_floorf(real), length - 1)
+    lam = min(max(real - opmath(idx), opmath(0)), opmath(1))
+    return [idx, min(idx + 1, length - 1)], [opmath(1) - lam, lam]
+
+
+def _axis_taps(length, out, mode, align_corners, scale_factor, opmath):
+    """Vectorised _axis_taps_scalar: (indices (O, T), weights (O, T))."""
+    i = np.arange(out).astype(opmath)
+    f32_floor = lambda v: np.floor(np.asarray(v).astype(np.float32)).astype(np.int64)
+    if mode == "nearest2d":
+        if out == length:
+            src = np.arange(out)
+        elif out == 2 * length:
+            src = np.arange(out) // 2
+        else:
+            scale = _scale(np.float32, length, out, False, scale_factor)
+            src = f32_floor(scale * np.arange(out).astype(np.float32))
+        return np.minimum(src, length - 1)[:, None], np.ones((out, 1), dtype=opmath)
+    if mode in ("nearest", "nearest-exact"):
+        scale = _scale(opmath, length, out, False, scale_factor)
+        if mode == "nearest":
+            src = f32_floor(scale * i)
+        else:
+            real = np.maximum(scale * (i + opmath(0.5)) - opmath(0.5), opmath(0))
+            src = f32_floor(real.astype(np.float64) + 0.5)
+        return np.minimum(src, length - 1)[:, None], np.ones((out, 1), dtype=opmath)
+    scale = _scale(opmath, length, out, align_corners, scale_factor)
+    real = scale * i if align_corners else scale * (i + opmath(0.5)) - opmath(0.5)
+    if mode == "bicubic":
+        idx = np.minimum(f32_floor(real), length - 1)
+        t = np.clip(real - idx.astype(opmath), opmath(0), opmath(1))
+        taps = np.clip(idx[:, None] + np.arange(-1, 3), 0, length - 1)
+        return taps, np.stack(_cubic_weights(t), axis=1).astype(opmath)
+    if out == length:
+        return np.arange(out)[:, None], np.ones((out, 1), dtype=opmath)
+    real = np.maximum(real, opmath(0))
+    idx = np.minimum(f32_floor(real), length - 1)
+    lam = np.clip(real - idx.astype(opmath), opmath(0), opmath(1))
+    return np.stack([idx, np.minimum(idx + 1, length - 1)], axis=1), np.stack([opmath(1) - lam, lam], axis=1)
+
+
+def interpolate(x, size: Optional[IntOrSeq] = None, scale_factor=None, mode: str = "nearest",
+                align_corners: Optional[bool] = None, impl: str = "fast") -> np.ndarray:
+    """Resampling, as ``torch.nn.functional.interpolate`` (no antialias, no recompute_scale_factor).
+
+    Output size: ``size``, or ``floor(L · scale_factor)``.  Each axis maps output
+    position i to a source coordinate with scale = in/out (or 1/scale_factor
+    when that was given; (in-1)/(out-1) with align_corners):
+
+    * ``"nearest"`` (torch's legacy rule): src = min(floor(i·scale), in-1).
+    * ``"nearest-exact"``: src = min(floor((i+0.5)·scale), in-1).
+    * ``"linear"`` (3-d x), ``"bilinear"`` (4-d), ``"trilinear"`` (5-d):
+      src = i·scale (align_corners) or max((i+0.5)·scale - 0.5, 0); the two
+      neighbours floor(src) and floor(src)+1 (clamped) weighted 1-λ, λ.
+      An axis whose size does not change is copied (as torch).
+    * ``"bicubic"`` (4-d): src as linear but not clamped at 0; the four
+      neighbours floor(src)-1 .. floor(src)+2, clamped to the border, weighted by
+      Keys' cubic kernel with A = -0.75.
+
+    Coordinates are computed in the input's precision (float32 for float32
+    input) and floored through float32 as torch's CPU kernel does.  torch's
+    2-d ``"nearest"`` (4-d x) still runs its legacy index function, which
+    copies an axis whose size is unchanged, halves the index of an axis whose
+    size doubles, and otherwise computes in float32 whatever the dtype; the 1-d
+    and 3-d kernels do not.  Both behaviours are reproduced.
+    """
+    _check_impl(impl)
+    x = _as_input(x)
+    rank = x.ndim - 2
+    if mode in _INTERP_RANK:
+        if _INTERP_RANK[mode] != rank:
+            raise ValueError(f"mode {mode!r} needs a {_INTERP_RANK[mode] + 2}-d input, got {x.ndim}-d")
+        align_corners = bool(align_corners)
+    elif mode in ("nearest", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners can only be set with the interpolating modes "
+                             "linear, bilinear, bicubic and trilinear")
+    else:
+        raise ValueError(f"unsupported interpolation mode {mode!r}")
+    out_shape, scales = _interp_sizes(x, size, scale_factor)
+    opmath = np.float32 if x.dtype.itemsize <= 4 else np.float64
+    if mode == "nearest" and rank == 2:
+        mode = "nearest2d"
+
+    if impl == "naive":
+        y = np.empty(x.shape[:2] + out_shape, dtype=x.dtype)
+        for pos in np.ndindex(*out_shape):
+            # along every axis: the source positions and their weights
+            taps = [_axis_taps_scalar(i, L, o, mode, align_corners, s, opmath)
+                    for i, L, o, s in zip(pos, x.shape[2:], out_shape, scales)]
+            total = np.zeros(x.shape[:2], dtype=x.dtype)
+            for combo in product(*(list(zip(*t)) for t in taps)):
+                src = tuple(idx for idx, _ in combo)
+                weight = math.prod(float(w) for _, w in combo)
+                total = total + x.dtype.type(weight) * x[(slice(None), slice(None)) + src]
+            y[(slice(None), slice(None)) + pos] = total
+        return y
+
+    y = x
+    for axis, (L, o, s) in enumerate(zip(x.shape[2:], out_shape, scales)):
+        idx, w = _axis_taps(L, o, mode, align_corners, s, opmath)
+        w = w.astype(x.dtype)
+        shape = [1] * y.ndim
+        shape[2 + axis] = o
+        acc = np.take(y, idx[:, 0], axis=2 + axis) * w[:, 0].reshape(shape)
+        for t in range(1, idx.shape[1]):
+            acc += np.take(y, idx[:, t], axis=2 + axis) * w[:, t].reshape(shape)
+        y = acc
+    return np.ascontiguousarray(y, dtype=x.dtype)
