@@ -85,6 +85,7 @@ def test_activation_table(case):
     check_case(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(CASES))
 def test_activation_matches_torch(case):
     check_against_torch(case)
@@ -95,6 +96,7 @@ def test_activation_errors(case):
     check_bad(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(ERRORS))
 def test_activation_errors_torch_refuses_too(case):
     check_torch_refuses(case)

@@ -300,6 +300,7 @@ def test_conv_table(case):
     check_case(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(CASES))
 def test_conv_matches_torch(case):
     check_against_torch(case, count_flops=True)
@@ -310,6 +311,7 @@ def test_conv_errors(case):
     check_bad(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(ERRORS))
 def test_conv_errors_torch_refuses_too(case):
     check_torch_refuses(case)

@@ -47,6 +47,7 @@ def test_dropout_table(case):
     check_case(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(CASES))
 def test_dropout_matches_torch(case):
     check_against_torch(case)
@@ -57,6 +58,7 @@ def test_dropout_errors(case):
     check_bad(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(ERRORS))
 def test_dropout_errors_torch_refuses_too(case):
     check_torch_refuses(case)

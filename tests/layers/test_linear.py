@@ -61,6 +61,7 @@ def test_linear_table(case):
     check_case(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(CASES))
 def test_linear_matches_torch(case):
     check_against_torch(case, count_flops=True)
@@ -71,6 +72,7 @@ def test_linear_errors(case):
     check_bad(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(ERRORS))
 def test_linear_errors_torch_refuses_too(case):
     check_torch_refuses(case)

@@ -58,6 +58,7 @@ def test_merge_table(case):
     check_case(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(CASES))
 def test_merge_matches_torch(case):
     check_against_torch(case)
@@ -68,6 +69,7 @@ def test_merge_errors(case):
     check_bad(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(ERRORS))
 def test_merge_errors_torch_refuses_too(case):
     check_torch_refuses(case)

@@ -162,6 +162,7 @@ def test_norm_table(case):
     check_case(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(CASES))
 def test_norm_matches_torch(case):
     check_against_torch(case)
@@ -172,6 +173,7 @@ def test_norm_errors(case):
     check_bad(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(ERRORS))
 def test_norm_errors_torch_refuses_too(case):
     check_torch_refuses(case)
@@ -183,3 +185,11 @@ def test_batchnorm_buffers_are_torch_names():
     got = run_layer("BatchNorm2d", {}, [(1, 5, 2, 2)])
     assert got.param_shapes == {"weight": (5,), "bias": (5,)}
     assert got.buffer_shapes == {"running_mean": (5,), "running_var": (5,), "num_batches_tracked": ()}
+
+
+@pytest.mark.xfail(reason="PyYAML resolves YAML 1.1 floats: '1e-5' (no dot) loads as a string; "
+                          "the loader should read it as the number torch users write", strict=False)
+def test_eps_written_as_torch_prints_it():
+    import cnncalc
+    report = cnncalc.analyze(cnncalc.loads("input: [3, 8]\nlayers:\n  - BatchNorm1d: {eps: 1e-5}\n"))
+    assert report.output_shape == (1, 3, 8)

@@ -119,6 +119,7 @@ def test_pad_table(case):
     check_case(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(CASES))
 def test_pad_matches_torch(case):
     check_against_torch(case)
@@ -129,6 +130,7 @@ def test_pad_errors(case):
     check_bad(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(ERRORS))
 def test_pad_errors_torch_refuses_too(case):
     check_torch_refuses(case)

@@ -197,6 +197,7 @@ def test_pool_table(case):
     check_case(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(CASES))
 def test_pool_matches_torch(case):
     check_against_torch(case)
@@ -207,6 +208,7 @@ def test_pool_errors(case):
     check_bad(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(ERRORS))
 def test_pool_errors_torch_refuses_too(case):
     check_torch_refuses(case)

@@ -77,6 +77,7 @@ def test_reshape_table(case):
     check_case(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(CASES))
 def test_reshape_matches_torch(case):
     check_against_torch(case)
@@ -87,6 +88,7 @@ def test_reshape_errors(case):
     check_bad(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(ERRORS))
 def test_reshape_errors_torch_refuses_too(case):
     check_torch_refuses(case)

@@ -79,6 +79,7 @@ def test_upsample_table(case):
     check_case(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(CASES))
 def test_upsample_matches_torch(case):
     check_against_torch(case)
@@ -89,6 +90,7 @@ def test_upsample_errors(case):
     check_bad(case)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("case", params(ERRORS))
 def test_upsample_errors_torch_refuses_too(case):
     check_torch_refuses(case)
