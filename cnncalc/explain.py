@@ -93,14 +93,26 @@ def _field_lines(report, planned, row) -> list[tuple[str, str, Any]]:
         c_in = 0 if source is None else source.start[axis]
         r, s, c = field.size[axis], field.jump[axis], field.start[axis]
         step = steps[axis] if isinstance(steps, tuple) and axis < len(steps) else None
+        result = f"r {_text(r)}, S {_text(s)}, c {_text(c)}"
         if step is None:
-            lines.append((f"field {name}", "unchanged", f"r {_text(r)}, S {_text(s)}, c {_text(c)}"))
-            continue
-        lines.append((f"field {name}",
-                      f"r = r_in + span·S_in = {_text(r_in)} + {_text(step.span)}·{_text(s_in)}; "
-                      f"S = S_in·stride = {_text(s_in)}·{_text(step.stride)}; "
-                      f"c = c_in + offset·S_in = {_text(c_in)} + ({_text(step.offset)})·{_text(s_in)}",
-                      f"r {_text(r)}, S {_text(s)}, c {_text(c)}"))
+            lines.append((f"field {name}", "unchanged", result))
+        elif hasattr(step, "period") and step.period == 1:
+            low, high = step.low[0], step.high[0]
+            lines.append((f"field {name}",
+                          f"output j reads inputs j·{step.advance} + ({low} … {high}): "
+                          f"r = r_in + ({high} − ({low}))·S_in = {_text(r_in)} + {high - low}·{_text(s_in)}; "
+                          f"S = S_in·{step.advance}; c = c_in + (({low}) + {high})/2·S_in", result))
+        elif hasattr(step, "period"):
+            phases = "; ".join(f"{q}: {'nothing' if lo is None else f'{lo} … {hi}'}"
+                               for q, (lo, hi) in enumerate(zip(step.low, step.high)))
+            lines.append((f"field {name}",
+                          f"output {step.period}n + q reads inputs {step.advance}n + (q {phases}); "
+                          f"fields composed exactly per phase", result))
+        else:
+            lines.append((f"field {name}",
+                          f"r = r_in + span·S_in = {_text(r_in)} + {_text(step.span)}·{_text(s_in)}; "
+                          f"S = S_in·stride = {_text(s_in)}·{_text(step.stride)}; "
+                          f"c = c_in + offset·S_in = {_text(c_in)} + ({_text(step.offset)})·{_text(s_in)}", result))
     return lines
 
 

@@ -22,6 +22,7 @@ def test_first_conv_of_resnet50():
     assert "H_out = ⌊(224 + 2·3 − 1·(7 − 1) − 1) / 2⌋ + 1 = 112" in text
     assert f"params = weight 64 · 3 · 7 · 7 = {64 * 3 * 7 * 7:,}" in text
     assert f"MACs = 1 · 64 · 112 · 112 · 3 · 7 · 7 = {64 * 112 * 112 * 3 * 7 * 7:,}" in text
+    assert "output j reads inputs j·2 + (-3 … 3): r = r_in + (3 − (-3))·S_in = 1 + 6·1" in text
     assert "r 7, S 2, c 0" in text
 
 

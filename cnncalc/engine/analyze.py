@@ -7,11 +7,11 @@ of live activation memory (a tensor freed after its last reader).
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
 from ..errors import CnnCalcError, ShapeError, SpecError
 from ..layers.base import GLOBAL, Context, ExplainingContext, numel
+from . import receptive
 from ..report import Field, LayerRow, Layers, Report, Totals
 from ..spec.model import DTYPE_BYTES, INPUT, NetworkSpec
 from .plan import Plan, plan
@@ -53,9 +53,10 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
         context = Context()
     input_shape = (batch, *dims)
     spatial_extent = tuple(dims[1:])
-    input_field = Field(tuple(1 for _ in spatial_extent), tuple(1 for _ in spatial_extent),
-                        tuple(0 for _ in spatial_extent))
-    global_field = _global_field(spatial_extent)
+    input_state = receptive.input_axes(len(spatial_extent))
+    input_field = receptive.to_field(input_state)
+    global_field = receptive.global_field(spatial_extent)
+    states: list[Any] = []                  # per layer: the exact per-axis field (None once global)
 
     shapes: list[tuple] = []
     fields: list[Field] = []
@@ -104,18 +105,22 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
         trainable = 0 if spec.frozen else params
         out_bytes = numel(output) * dtype_bytes
 
-        # receptive field
+        # receptive field: exact periodic fields per axis (engine/receptive.py)
         if len(slots) == 1:
-            source = input_field if slots[0] == -1 else fields[slots[0]]
-            if source.is_global or outcome.field is GLOBAL:
-                field = global_field if source.aligned else _replace_global(global_field, source)
-            elif outcome.field is None:
-                field = source
+            source_state = input_state if slots[0] == -1 else states[slots[0]]
+            source_field = input_field if slots[0] == -1 else fields[slots[0]]
+            if outcome.field is None:
+                state, field = source_state, source_field
+            elif source_field.is_global or outcome.field is GLOBAL or len(outcome.field) != len(spatial_extent):
+                state = None
+                field = global_field if source_field.aligned else Field(
+                    global_field.size, global_field.jump, global_field.start, False, True, source_field.parted_at)
             else:
-                field = _apply(source, outcome.field)
+                state = receptive.apply(source_state, outcome.field)
+                field = receptive.to_field(state, source_field.aligned, source_field.parted_at)
         else:
-            sources = [input_field if slot == -1 else fields[slot] for slot in slots]
-            field = _merge(sources, global_field, slots, the_plan)
+            state, field = _merge(slots, states, fields, input_state, input_field, global_field, the_plan)
+        states.append(state)
         fields.append(field)
 
         # memory: views and in-place layers share their input's storage
@@ -206,60 +211,17 @@ def _shapes_text(shapes: Sequence[tuple]) -> str:
     return ", ".join("[" + ", ".join(str(s) for s in shape) + "]" for shape in shapes)
 
 
-def _half(value: Any) -> Any:
-    if isinstance(value, int):
-        return value // 2 if value % 2 == 0 else Fraction(value, 2)
-    return value / 2
-
-
-def _global_field(extent: tuple) -> Field:
-    # one output element whose field is the whole input, centred on it
-    return Field(tuple(extent), tuple(extent), tuple(_half(e - 1) for e in extent), True, True)
-
-
-def _replace_global(global_field: Field, source: Field) -> Field:
-    return Field(global_field.size, global_field.jump, global_field.start, source.aligned, True, source.parted_at)
-
-
-def _apply(field: Field, steps: tuple) -> Field:
-    """Distill's recurrences, per axis: r += span·S, S *= stride, c += offset·S."""
-    sizes, jumps, starts = list(field.size), list(field.jump), list(field.start)
-    for axis, step in enumerate(steps):
-        if step is None:
-            continue
-        jump = jumps[axis]
-        sizes[axis] = _norm(sizes[axis] + step.span * jump)
-        starts[axis] = _norm(starts[axis] + step.offset * jump)
-        jumps[axis] = _norm(jump * step.stride)
-    return Field(tuple(sizes), tuple(jumps), tuple(starts), field.aligned, False, field.parted_at)
-
-
-def _norm(value: Any) -> Any:
-    if type(value) is Fraction and value.denominator == 1:
-        return int(value)
-    return value
-
-
-def _merge(sources: list[Field], global_field: Field, slots: Sequence[int], the_plan: Plan) -> Field:
-    """The article's multi-path rule: largest size; aligned when jump and centre agree."""
-    if any(f.is_global for f in sources):
-        aligned = all(f.aligned for f in sources)
-        return Field(global_field.size, global_field.jump, global_field.start, aligned, True,
-                     next((f.parted_at for f in sources if not f.aligned), None))
-    axes = len(sources[0].size)
-    sizes, jumps, starts = [], [], []
-    aligned = all(f.aligned for f in sources)
+def _merge(slots, states, fields, input_state, input_field, global_field, the_plan):
+    """A merge's field: global if any input is; else the article's multi-path rule."""
+    sources = [input_field if slot == -1 else fields[slot] for slot in slots]
+    was_aligned = all(f.aligned for f in sources)
     parted_at = next((f.parted_at for f in sources if not f.aligned), None)
-    for axis in range(axes):
-        widest = max(sources, key=lambda f: f.size[axis])
-        sizes.append(widest.size[axis])
-        jumps.append(widest.jump[axis])
-        starts.append(widest.start[axis])
-        if any(f.jump[axis] != widest.jump[axis] or f.start[axis] != widest.start[axis] for f in sources):
-            if aligned:
-                parted_at = _parting_layer(slots, the_plan)
-            aligned = False
-    return Field(tuple(sizes), tuple(jumps), tuple(starts), aligned, False, parted_at)
+    if any(f.is_global for f in sources):
+        return None, Field(global_field.size, global_field.jump, global_field.start, was_aligned, True, parted_at)
+    state, aligned = receptive.merge([(input_state if slot == -1 else states[slot], True) for slot in slots])
+    if not aligned and was_aligned:
+        parted_at = _parting_layer(slots, the_plan)
+    return state, receptive.to_field(state, aligned and was_aligned, parted_at)
 
 
 def _parting_layer(slots: Sequence[int], the_plan: Plan) -> str:

@@ -151,6 +151,29 @@ class AxisStep:
     offset: Any
 
 
+@dataclass(frozen=True, slots=True)
+class AxisMap:
+    """Exactly which input elements each output element reads, along one axis.
+
+    Output element n·period + q (q < period) reads input elements from
+    n·advance + low[q] to n·advance + high[q] (only the extremes matter for
+    the field; None: that phase reads nothing, as a transposed convolution
+    with kernel < stride). A convolution is period 1, advance s,
+    low −p, high −p + d(k − 1); a transposed convolution with stride s has
+    period s and advance 1. The engine composes these exactly, so fields
+    after transposed convolutions and upsampling are what the gradient
+    measures, not an evenly spaced approximation.
+    """
+
+    period: int
+    advance: int
+    low: tuple
+    high: tuple
+
+
+MAX_PERIOD = 4096       # beyond this a map falls back to the affine AxisStep
+
+
 class GlobalField:
     """Marker: every output element sees the whole input (global pooling, linear)."""
 
@@ -161,14 +184,15 @@ class GlobalField:
 GLOBAL = GlobalField()
 
 
-def conv_axis_step(kernel: int, stride: int, pad_left: Any, dilation: int = 1) -> AxisStep | None:
-    """Distill's rule for a convolution or pooling window along one axis."""
+def conv_axis_step(kernel: int, stride: int, pad_left: Any, dilation: int = 1) -> AxisMap | None:
+    """A convolution or pooling window along one axis (Distill's r, S, c follow).
+
+    Output j reads input elements j·s − p … j·s − p + d(k − 1).
+    """
     effective = dilation * (kernel - 1)              # span of a dilated kernel, minus one
     if effective == 0 and stride == 1 and pad_left == 0:
         return None                                  # identity on this axis
-    twice_offset = effective - 2 * pad_left          # 2·((d(k-1))/2 - p): stay an int when even
-    offset = twice_offset // 2 if twice_offset % 2 == 0 else Fraction(twice_offset, 2)
-    return AxisStep(effective, stride, offset)
+    return AxisMap(1, stride, (-pad_left,), (-pad_left + effective,))
 
 
 # --------------------------------------------------------------------------
@@ -184,7 +208,7 @@ class Outcome:
     buffer_shapes: Mapping[str, tuple] = field(default_factory=dict)  # as module.named_buffers()
     macs: Any = 0
     flops: Any = 0
-    # None: the field passes through unchanged; GLOBAL; or one AxisStep|None per spatial axis.
+    # None: the field passes through unchanged; GLOBAL; or one AxisMap|AxisStep|None per spatial axis.
     field: Any = None
 
 

@@ -7,12 +7,10 @@ prod(kernel) · N · C_out · C_in/groups); Araujo et al., Distill 2019 (field).
 
 from __future__ import annotations
 
-from fractions import Fraction
-from math import gcd
 from typing import Any, Mapping, Sequence
 
 from .base import (
-    Arg, ArgError, AxisStep, Context, LayerType, Outcome, Shape, bool_arg, choice_arg,
+    Arg, ArgError, AxisMap, Context, LayerType, Outcome, Shape, bool_arg, choice_arg,
     conv_axis_step, expect_rank, fmt_shape, fmt_spatial, int_arg, int_tuple_arg, numel,
 )
 from .registry import register
@@ -167,20 +165,21 @@ class Conv3d(_Conv):
     rank = 3
 
 
-def transposed_axis_step(kernel: int, stride: int, padding: int, dilation: int) -> AxisStep:
-    """Field of a transposed convolution along one axis, by the gradient rule.
+def transposed_axis_step(kernel: int, stride: int, padding: int, dilation: int) -> AxisMap:
+    """Which inputs each output of a transposed convolution reads, along one axis.
 
-    Output o reads input i where i·s = o + p − d·t for taps t in [0, k). For
-    one o the valid taps step by s/g (g = gcd(s, d)), so at most
-    m + 1 = ⌊(k − 1)/(s/g)⌋ + 1 taps, spanning m·d/g input elements. The
-    centre of output 0 sits at input coordinate (p − d(k − 1)/2)/s; the jump
-    divides by s.
+    Output o receives input i through tap t when o = i·s − p + t·d, so
+    i = (o + p − t·d)/s for the taps where that divides. Adding s to o adds 1
+    to every i: period s, advance 1; each phase q < s lists its extreme i.
+    A phase may read nothing (kernel < stride): None.
     """
-    g = gcd(stride, dilation)
-    taps_step = stride // g
-    m = (kernel - 1) // taps_step
-    span = m * (dilation // g)
-    return AxisStep(span, Fraction(1, stride), Fraction(2 * padding - dilation * (kernel - 1), 2 * stride))
+    low, high = [], []
+    for phase in range(stride):
+        sources = [(phase + padding - tap * dilation) // stride for tap in range(kernel)
+                   if (phase + padding - tap * dilation) % stride == 0]
+        low.append(min(sources) if sources else None)
+        high.append(max(sources) if sources else None)
+    return AxisMap(stride, 1, tuple(low), tuple(high))
 
 
 class _ConvTranspose(LayerType):

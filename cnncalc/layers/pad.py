@@ -7,7 +7,7 @@ in every mode, as in torch. The field shifts by the left pad: c_out = c_in − p
 
 from __future__ import annotations
 
-from .base import Arg, ArgError, AxisStep, LayerType, Outcome, fmt_shape, is_int, number_arg
+from .base import Arg, ArgError, AxisMap, LayerType, Outcome, fmt_shape, is_int, number_arg
 from .registry import register
 
 MODE = {"Zero": "constant", "Constant": "constant", "Reflection": "reflect", "Replication": "replicate",
@@ -67,7 +67,7 @@ class _Pad(LayerType):
             ctx.require_at_least(new, 1, lambda: (
                 f"padding ({left}, {right}) leaves no elements of size {size} (input {fmt_shape(x)})"))
             output[dim] = new
-            steps.append(None if left == 0 and right == 0 else AxisStep(0, 1, -left))
+            steps.append(None if left == 0 and right == 0 else AxisMap(1, 1, (-left,), (-left,)))
         steps.reverse()                                   # back to first-spatial-axis-first
         # one step per spatial axis (dims 2..): a (rank + 1)-d input also pads dim 1, the channels
         spatial = len(x) - 2

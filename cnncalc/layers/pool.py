@@ -10,10 +10,11 @@ kernel volume (adaptive: the exact sum of the bins' window volumes).
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from .base import (
-    GLOBAL, Arg, ArgError, AxisStep, LayerType, Outcome, bool_arg, ceil_div, conv_axis_step, dim_max,
+    GLOBAL, MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, LayerType, Outcome, bool_arg, ceil_div, conv_axis_step, dim_max,
     expect_rank, fmt_spatial, int_arg, int_tuple_arg, number_arg, numel, optional,
 )
 from .conv import AXIS_NAMES
@@ -157,6 +158,23 @@ def adaptive_bins(size, out):
     return [(i * size // out, ceil_div((i + 1) * size, out)) for i in range(out)]
 
 
+def adaptive_axis_map(size, out, bins, lengths):
+    """Bins repeat every O/g outputs, advancing L/g inputs (g = gcd(L, O)): an exact map.
+
+    Symbolic sizes fall back to Distill's affine rule with the widest bin.
+    """
+    if isinstance(size, int) and isinstance(out, int):
+        common = math.gcd(size, out)
+        period, advance = out // common, size // common
+        if period <= MAX_PERIOD:
+            return AxisMap(period, advance, tuple(start for start, _ in bins[:period]),
+                           tuple(end - 1 for _, end in bins[:period]))
+    widest = dim_max(lengths)
+    first = lengths[0]
+    stride = Fraction(size, out) if isinstance(size, int) else size / out
+    return AxisStep(widest - 1, stride, (first - 1) / 2 if not isinstance(first, int) else Fraction(first - 1, 2))
+
+
 def _adaptive_size_arg(rank):
     ints = int_tuple_arg(rank, 1)
 
@@ -200,11 +218,7 @@ class _Adaptive(LayerType):
             for length in lengths:
                 total = total + length
             window_sums.append(total)
-            widest = dim_max(lengths)
-            first = lengths[0]
-            stride = Fraction(size, out) if isinstance(size, int) else size / out
-            steps.append(AxisStep(widest - 1, stride, (first - 1) / 2 if not isinstance(first, int)
-                                  else Fraction(first - 1, 2)))
+            steps.append(adaptive_axis_map(size, out, bins, lengths))
         output = (x[0], x[1], *outs)
         planes = x[0] * x[1]
         volume_sum = numel(window_sums)        # Σ over output bins of window volume

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from .base import (
-    GLOBAL, Arg, ArgError, AxisStep, LayerType, Outcome, conv_axis_step, fmt_shape, int_arg, is_int,
+    GLOBAL, Arg, ArgError, AxisMap, LayerType, Outcome, conv_axis_step, fmt_shape, int_arg, is_int,
     normalize_dim, numel,
 )
 from .registry import register
@@ -102,7 +100,7 @@ class PixelShuffle(LayerType):
             f"{x[-3]} channels are not divisible by upscale_factor² = {r * r}"))
         output = (*x[:-3], x[-3] // (r * r), x[-2] * r, x[-1] * r)
         # output (i, j) reads input (i // r, j // r): like nearest upsampling
-        step = AxisStep(0, Fraction(1, r), 0) if r != 1 else None
+        step = AxisMap(r, 1, (0,) * r, (0,) * r) if r != 1 else None
         # one step per spatial axis (dims 2..): a 3-d input's dim 1 is torch's C, not a spatial axis
         field = tuple(([None] * max(len(x) - 4, 0) + [step, step])[-(len(x) - 2):]) if step else None
         return Outcome(output, {}, {}, 0, 0, field)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from .base import Arg, ArgError, AxisStep, LayerType, Outcome, bool_arg, choice_arg, fmt_shape, is_int, numel, optional
+from .base import MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, LayerType, Outcome, bool_arg, choice_arg, fmt_shape, is_int, numel, optional
 from .registry import register
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")
@@ -110,24 +110,19 @@ class Upsample(LayerType):
     def _axis_step(mode, size, out, factor, align):
         if is_int(size) and is_int(out) and size == out:
             return None
+        # torch's source scale (area_pixel_compute_scale): (L − 1)/(O − 1) with align_corners,
+        # else 1/scale_factor when one was given, else L/O
         if align and mode in RANK_OF_MODE:
-            # source = o · (L − 1)/(O − 1): output 0 sits on input 0
-            stride = Fraction(size - 1, out - 1) if is_int(size) and is_int(out) and out > 1 else (size - 1) / (out - 1) if out != 1 else 0
-            return AxisStep(EXTRA_TAPS[mode], stride, 0)
-        if factor is not None:
-            stride = Fraction(1) / Fraction(factor)      # torch uses 1/scale_factor when it was given
+            if not (is_int(size) and is_int(out)):
+                return None if size == out else AxisStep(EXTRA_TAPS[mode], (size - 1) / (out - 1), 0)
+            scale = Fraction(size - 1, out - 1) if out > 1 else Fraction(0)
+        elif factor is not None:
+            scale = 1 / Fraction(factor)
+        elif is_int(size) and is_int(out):
+            scale = Fraction(size, out)
         else:
-            stride = Fraction(size, out) if is_int(size) and is_int(out) else size / out
-        if mode == "nearest":
-            offset = 0                                   # source = ⌊o · scale⌋: output 0 reads input 0
-        elif mode == "nearest-exact":
-            offset = (stride / 2) // 1 if isinstance(stride, Fraction) else stride / 2 - Fraction(1, 2)
-            # source = ⌊(o + ½) · scale⌋
-        else:
-            offset = stride / 2 - Fraction(1, 2)         # source = (o + ½) · scale − ½
-            if mode != "bicubic" and _is_negative(offset):
-                offset = 0                               # linear modes clamp a negative source to 0
-        return AxisStep(EXTRA_TAPS[mode], stride, offset)
+            return AxisStep(EXTRA_TAPS[mode], size / out, 0)      # symbolic sizes: the affine rule
+        return upsample_axis_map(mode, scale, align) or AxisStep(EXTRA_TAPS[mode], scale, 0)
 
     def to_torch(self, cfg, inputs):
         import torch
@@ -139,8 +134,34 @@ class Upsample(LayerType):
                                else cfg["scale_factor"], mode=cfg["mode"], align_corners=cfg["align_corners"])
 
 
-def _is_negative(value) -> bool:
-    try:
-        return bool(value < 0)
-    except TypeError:
-        return False
+def upsample_axis_map(mode: str, scale: Fraction, align: bool) -> AxisMap | None:
+    """Which inputs each output reads: torch's source index per mode, one period enumerated.
+
+    With scale = a/b, output o + b reads inputs shifted by a: period b, advance a.
+    nearest: ⌊o·scale⌋; nearest-exact: ⌊(o + ½)·scale⌋; linear modes: the two
+    taps around (o + ½)·scale − ½ (o·scale with align_corners), the second
+    only when its weight is not 0; bicubic: four taps, one when the source is
+    a whole number. Border clamping is left out, as Distill leaves out borders.
+    None when the period exceeds MAX_PERIOD.
+    """
+    period, advance = scale.denominator, scale.numerator
+    if period > MAX_PERIOD:
+        return None
+    low, high = [], []
+    for phase in range(period):
+        if mode == "nearest":
+            source = Fraction(phase) * scale
+            first = last = math.floor(source)
+        elif mode == "nearest-exact":
+            first = last = math.floor((phase + Fraction(1, 2)) * scale)
+        else:
+            source = phase * scale if align else (phase + Fraction(1, 2)) * scale - Fraction(1, 2)
+            first = math.floor(source)
+            whole = source == first
+            if mode == "bicubic":
+                first, last = (first, first) if whole else (first - 1, first + 2)
+            else:
+                last = first if whole else first + 1
+        low.append(first)
+        high.append(last)
+    return AxisMap(period, advance, tuple(low), tuple(high))

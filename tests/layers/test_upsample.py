@@ -97,10 +97,13 @@ def test_upsample_errors_torch_refuses_too(case):
 
 
 def test_nearest_upsample_then_conv_field():
-    """×2 nearest then a 3x3 conv: r = 1 + (3 − 1)·½ = 2, S = ½, c = 0 + (1 − 1)·½ = 0."""
+    """×2 nearest then a 3x3 conv (pad 1): output j reads upsampled j−1 … j+1, which read
+    inputs ⌊(j−1)/2⌋ … ⌊(j+1)/2⌋: output 0 sees inputs −1 … 0, so r = 2 and its centre is −½
+    (outputs 1, 2, 3 are centred at ½, ½, 3/2: not evenly spaced, S = ½ on average).
+    Distill's affine recurrence would say c = 0; the gradient says −½."""
     field = rf_chain([1, 8, 8], ["Upsample: {scale_factor: 2}",
                                  "Conv2d: {out_channels: 1, kernel_size: 3, padding: 1}"])
-    check_field(field, [(1 + (3 - 1) * F(1, 2), F(1, 2), 0)] * 2)
+    check_field(field, [(2, F(1, 2), F(-1, 2))] * 2)
 
 
 def test_nearest_upsample_undoes_a_stride():

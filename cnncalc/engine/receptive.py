@@ -1,0 +1,185 @@
+"""Receptive fields: Distill's quantities, computed exactly on any graph.
+
+Per spatial axis a tensor's field is periodic: element m·period + r sees the
+input elements from m·advance + low[r] to m·advance + high[r]. A plain
+convolution chain keeps period 1 and this is exactly Araujo, Norris, Sim
+(Distill 2019): size r = high − low + 1, jump S = advance, start
+c = (low + high)/2 = −P + (r − 1)/2. Transposed convolutions, upsampling and
+adaptive pooling make several phases whose fields are not evenly spaced;
+composing their exact maps (layers.base.AxisMap) gives what the gradient
+measures, where the article's affine recurrence would be off (U-Net: 204,
+not 200). Reported: size = the largest phase, jump = advance/period,
+start = the centre of element 0's field.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import gcd
+from typing import Any, Sequence
+
+from ..layers.base import GLOBAL, AxisMap, AxisStep, MAX_PERIOD, dim_max
+from ..report import Field
+
+# one axis: (period, advance, low per phase, high per phase); low/high None = sees nothing
+Axis = tuple
+
+
+def input_axes(rank: int) -> tuple[Axis, ...]:
+    """The input: element i sees exactly itself."""
+    return tuple((1, 1, (0,), (0,)) for _ in range(rank))
+
+
+def half(value: Any) -> Any:
+    if isinstance(value, int):
+        return value // 2 if value % 2 == 0 else Fraction(value, 2)
+    return value / 2
+
+
+def _norm(value: Any) -> Any:
+    if type(value) is Fraction and value.denominator == 1:
+        return int(value)
+    return value
+
+
+def apply(axes: tuple[Axis, ...], steps: Sequence[Any]) -> tuple[Axis, ...]:
+    """The field after a layer whose per-axis maps are ``steps`` (None: unchanged)."""
+    out = list(axes)
+    for index, step in enumerate(steps):
+        if step is None or index >= len(out):
+            continue
+        if type(step) is AxisMap:
+            out[index] = _compose(out[index], step)
+        else:
+            out[index] = _affine(out[index], step)
+    return tuple(out)
+
+
+def _compose(axis: Axis, step: AxisMap) -> Axis:
+    period, advance, low, high = axis
+    if period == 1:                      # the common case: Distill's recurrence, in integers
+        base_low, base_high = low[0], high[0]
+        if step.period == 1:
+            return (1, advance * step.advance, (_at(step.low[0], advance, base_low),),
+                    (_at(step.high[0], advance, base_high),))
+    common = gcd(step.advance, period) if isinstance(advance, int) or period == 1 else 1
+    new_period = step.period * (period // common)
+    if new_period > MAX_PERIOD:
+        return _affine(_collapse(axis), _as_step(step))
+    new_advance = advance * (step.advance // common)
+    new_low, new_high = [], []
+    for element in range(new_period):
+        block, phase = divmod(element, step.period)
+        first, last = step.low[phase], step.high[phase]
+        if first is None:
+            new_low.append(None)
+            new_high.append(None)
+            continue
+        new_low.append(_field_at(block * step.advance + first, axis, low))
+        new_high.append(_field_at(block * step.advance + last, axis, high))
+    return (new_period, new_advance, tuple(new_low), tuple(new_high))
+
+
+def _at(offset: int, advance: Any, base: Any) -> Any:
+    return offset * advance + base
+
+
+def _field_at(index: int, axis: Axis, bounds: tuple) -> Any:
+    """low or high of the field of the input element ``index``."""
+    period, advance = axis[0], axis[1]
+    block, phase = divmod(index, period)
+    bound = bounds[phase]
+    return None if bound is None else block * advance + bound
+
+
+def _collapse(axis: Axis) -> tuple:
+    """(size, jump, start) of an axis: the report's figures."""
+    period, advance, low, high = axis
+    if period == 1:
+        return (high[0] - low[0] + 1, advance, half(low[0] + high[0]))
+    sizes = [h - l + 1 for l, h in zip(low, high) if l is not None]
+    jump = Fraction(advance, period) if isinstance(advance, int) else advance / period
+    first = next((i for i, l in enumerate(low) if l is not None), None)
+    if first is None:
+        return (0, jump, 0)
+    start = half(low[first] + high[first]) - first * jump        # where element 0's centre would be
+    return (dim_max(sizes), jump, start)
+
+
+def _affine(axis: Axis, step: AxisStep) -> Axis:
+    """Distill's affine rule, for maps that cannot be enumerated (symbolic sizes)."""
+    size, jump, start = _collapse(axis)
+    size = size + step.span * jump
+    start = start + step.offset * jump
+    jump = jump * step.stride
+    low = start - half(size - 1)
+    return (1, _norm(jump), (_norm(low),), (_norm(low + size - 1),))
+
+
+def _as_step(step: AxisMap) -> AxisStep:
+    spans = [h - l for l, h in zip(step.low, step.high) if l is not None]
+    first = step.low[0] if step.low[0] is not None else 0
+    return AxisStep(max(spans) if spans else 0, Fraction(step.advance, step.period),
+                    half(first + (step.high[0] if step.high[0] is not None else 0)))
+
+
+def to_field(axes: tuple[Axis, ...], aligned: bool = True, parted_at: str | None = None) -> Field:
+    sizes, jumps, starts = [], [], []
+    for axis in axes:
+        size, jump, start = _collapse(axis)
+        sizes.append(_norm(size))
+        jumps.append(_norm(jump))
+        starts.append(_norm(start))
+    return Field(tuple(sizes), tuple(jumps), tuple(starts), aligned, False, parted_at)
+
+
+def global_field(extent: tuple) -> Field:
+    """One output element whose field is the whole input, centred on it."""
+    return Field(tuple(extent), tuple(extent), tuple(half(e - 1) for e in extent), True, True)
+
+
+def _expand(axis: Axis, period: int) -> Axis:
+    """The same field written with a longer period (a multiple of its own)."""
+    own, advance, low, high = axis
+    if own == period:
+        return axis
+    factor = period // own
+    new_low = tuple(None if low[e % own] is None else (e // own) * advance + low[e % own] for e in range(period))
+    new_high = tuple(None if high[e % own] is None else (e // own) * advance + high[e % own] for e in range(period))
+    return (period, advance * factor, new_low, new_high)
+
+
+def merge(sources: list[tuple[tuple[Axis, ...], bool]]) -> tuple[tuple[Axis, ...], bool]:
+    """The article's multi-path rule on exact fields.
+
+    Aligned (the same jump and the same centre for every element): the merged
+    field is the union, i.e. the largest. Otherwise the largest path's field
+    is kept and aligned is false.
+    """
+    aligned = all(flag for _, flag in sources)
+    rank = len(sources[0][0])
+    merged = []
+    for index in range(rank):
+        axes = [state[index] for state, _ in sources]
+        if all(a == axes[0] for a in axes):
+            merged.append(axes[0])
+            continue
+        period = axes[0][0]
+        for a in axes[1:]:
+            period = period * a[0] // gcd(period, a[0]) if isinstance(period, int) and isinstance(a[0], int) else 1
+        expanded = [_expand(a, period) if period <= MAX_PERIOD else a for a in axes]
+        same_jump = all(a[1] == expanded[0][1] and a[0] == expanded[0][0] for a in expanded)
+        same_centres = same_jump and all(
+            all((l is None) == (l0 is None) and (l is None or l + h == l0 + h0)
+                for l, h, l0, h0 in zip(a[2], a[3], expanded[0][2], expanded[0][3])) for a in expanded)
+        if same_centres:
+            merged.append((period, expanded[0][1],
+                           tuple(None if l0 is None else min(a[2][p] for a in expanded) for p, l0 in enumerate(expanded[0][2])),
+                           tuple(None if h0 is None else max(a[3][p] for a in expanded) for p, h0 in enumerate(expanded[0][3]))))
+        else:
+            aligned = False
+            merged.append(max(axes, key=lambda a: _collapse(a)[0]))
+    return tuple(merged), aligned
+
+
+__all__ = ["GLOBAL", "apply", "global_field", "input_axes", "merge", "to_field"]
