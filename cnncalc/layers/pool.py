@@ -91,6 +91,9 @@ class _Pool(LayerType):
 
     def to_torch(self, cfg, inputs):
         import torch
+        if self.rank == 1:       # torch's LPPool1d multiplies by kernel_size: it needs ints, not 1-tuples
+            cfg = {key: value[0] if isinstance(value, tuple) and len(value) == 1 else value
+                   for key, value in cfg.items()}
         return getattr(torch.nn, self.name)(**cfg)
 
     def reference(self, cfg, weights, inputs):

@@ -8,6 +8,7 @@ allowed but the expanded tree is bounded (no "billion laughs").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -20,7 +21,15 @@ MAX_NODES = 200_000                # after alias expansion
 MAX_DEPTH = 100                    # nested lists and mappings
 MAX_INT = 2**63                    # torch sizes are int64; also keeps repr() of ints cheap
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, plus YAML 1.2 floats: 1e-5 is a number (YAML 1.1 needs 1.0e-5)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 _SAFE_TAGS = {
     "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float", "tag:yaml.org,2002:str",

@@ -187,8 +187,6 @@ def test_batchnorm_buffers_are_torch_names():
     assert got.buffer_shapes == {"running_mean": (5,), "running_var": (5,), "num_batches_tracked": ()}
 
 
-@pytest.mark.xfail(reason="PyYAML resolves YAML 1.1 floats: '1e-5' (no dot) loads as a string; "
-                          "the loader should read it as the number torch users write", strict=False)
 def test_eps_written_as_torch_prints_it():
     import cnncalc
     report = cnncalc.analyze(cnncalc.loads("input: [3, 8]\nlayers:\n  - BatchNorm1d: {eps: 1e-5}\n"))
