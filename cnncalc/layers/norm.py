@@ -35,23 +35,28 @@ class _BatchNorm(LayerType):
     )
     summary = "batch normalisation over the channel dimension"
 
+    def check_statistics(self, x, ctx) -> None:
+        """Statistics from the batch in every mode: torch's _verify_batch_size."""
+        channels = x[1]
+        ctx.require_at_least(numel(x) // channels, 2, lambda: (
+            f"batch statistics need more than 1 value per channel, input {fmt_shape(x)} has "
+            f"{numel(x) // channels} (track_running_stats false)"))
+
     def evaluate(self, cfg, inputs, ctx):
         x = inputs[0]
         expect_rank(ctx, x, self.ranks, "(batch, channels, ...)")
         channels = x[1]
-        if not cfg["track_running_stats"]:
-            # statistics from the batch in every mode: torch's _verify_batch_size
-            ctx.require_at_least(numel(x) // channels, 2, lambda: (
-                f"batch statistics need more than 1 value per channel, input {fmt_shape(x)} has "
-                f"{numel(x) // channels} (track_running_stats false)"))
+        statistics = not cfg["track_running_stats"]     # eval mode with running stats: no pass over the data
+        if statistics:
+            self.check_statistics(x, ctx)
         params = {"weight": (channels,), "bias": (channels,)} if cfg["affine"] else {}
         buffers = ({"running_mean": (channels,), "running_var": (channels,), "num_batches_tracked": ()}
                    if cfg["track_running_stats"] else {})
         elements = numel(x)
-        # eval mode uses the running statistics: no statistics pass over the data
-        flops = _norm_flops(elements, statistics=not cfg["track_running_stats"], affine=cfg["affine"])
+        flops = _norm_flops(elements, statistics=statistics, affine=cfg["affine"])
         if ctx.explaining:
-            ctx.explain("FLOPs", f"{elements} · ({NORMALISE}" + (f" + {AFFINE}" if cfg["affine"] else "") + ")", flops)
+            ctx.explain("FLOPs", f"{elements} · ({NORMALISE}" + (f" + {STATISTICS}" if statistics else "")
+                        + (f" + {AFFINE}" if cfg["affine"] else "") + ")", flops)
         return Outcome(x, params, buffers, 0, flops, None)
 
     def to_torch(self, cfg, inputs):
@@ -101,24 +106,11 @@ class _InstanceNorm(_BatchNorm):
     )
     summary = "instance normalisation: per sample and channel"
 
-    def evaluate(self, cfg, inputs, ctx):
-        x = inputs[0]
-        expect_rank(ctx, x, self.ranks, "(batch, channels, ...)")
-        channels = x[1]
-        if not cfg["track_running_stats"]:
-            # statistics from each sample in every mode: torch's _verify_spatial_size
-            ctx.require_at_least(numel(x[2:]), 2, lambda: (
-                f"instance statistics need more than 1 spatial element, input {fmt_shape(x)} has "
-                f"{numel(x[2:])} (track_running_stats false)"))
-        params = {"weight": (channels,), "bias": (channels,)} if cfg["affine"] else {}
-        buffers = ({"running_mean": (channels,), "running_var": (channels,), "num_batches_tracked": ()}
-                   if cfg["track_running_stats"] else {})
-        flops = _norm_flops(numel(x), statistics=not cfg["track_running_stats"], affine=cfg["affine"])
-        if ctx.explaining:
-            ctx.explain("FLOPs", f"{numel(x)} · ({NORMALISE}"
-                        + ("" if cfg["track_running_stats"] else f" + {STATISTICS}")
-                        + (f" + {AFFINE}" if cfg["affine"] else "") + ")", flops)
-        return Outcome(x, params, buffers, 0, flops, None)
+    def check_statistics(self, x, ctx) -> None:
+        """Statistics from each sample in every mode: torch's _verify_spatial_size."""
+        ctx.require_at_least(numel(x[2:]), 2, lambda: (
+            f"instance statistics need more than 1 spatial element, input {fmt_shape(x)} has "
+            f"{numel(x[2:])} (track_running_stats false)"))
 
     def reference(self, cfg, weights, inputs):
         x = inputs[0]
