@@ -1,0 +1,134 @@
+"""Benchmark of the torch bridge (issue 6): one run prints one table.
+
+  python bench/verify.py [--device cpu|cuda] [--repeat N]
+
+Rows, all on examples/resnet50.yaml at its file's input (1×3×224×224), in one
+process:
+  * `cnncalc verify` in process (cnncalc.verify: analysis, build on the meta
+    device, one forward pass with hooks and FlopCounterMode, the field check),
+    and its stages;
+  * the torch-side baseline on the same module (from cnncalc.to_torch, built
+    beforehand): torchinfo.summary (a forward pass with its hooks) plus a
+    forward pass under FlopCounterMode -- what one would run by hand to get
+    shapes, counts and FLOPs;
+  * the analytic cnncalc.analyze (load + plan + evaluate) against
+    torchinfo.summary alone.
+Times are the best of --repeat rounds (time.perf_counter), after one warm-up;
+each round runs every task once, so a busy machine slows them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import cnncalc  # noqa: E402
+
+RESNET = ROOT / "examples" / "resnet50.yaml"
+
+
+def best(function, repeat: int) -> tuple[float, object]:
+    times, value = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        value = function()
+        times.append(time.perf_counter() - start)
+    return min(times), value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    import torch
+    import torchinfo
+    from torch.utils.flop_counter import FlopCounterMode
+
+    device, repeat = args.device, args.repeat
+    report = cnncalc.analyze(RESNET)
+    shape = report.input_shape
+
+    model = cnncalc.to_torch(RESNET).to(device).eval()
+    x = torch.zeros(shape, device=device)
+    network = cnncalc.load(RESNET)
+
+    def torchinfo_summary():
+        return torchinfo.summary(model, input_data=x, verbose=0, device=device)
+
+    def flop_counter():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            counter = FlopCounterMode(display=False)
+            with counter:
+                model(x)
+        return counter.get_total_flops()
+
+    def baseline():
+        return torchinfo_summary(), flop_counter()
+
+    tasks = {
+        "verify": lambda: cnncalc.verify(RESNET, device=device),
+        "verify_no_fields": lambda: cnncalc.verify(RESNET, device=device, fields=None),
+        "baseline": baseline,
+        "torchinfo": torchinfo_summary,
+        "flops": flop_counter,
+        "build": lambda: cnncalc.to_torch(RESNET),
+        "analyze_file": lambda: cnncalc.analyze(RESNET),
+        "analyze_loaded": lambda: cnncalc.analyze(network),
+    }
+    for task in tasks.values():          # warm-up
+        task()
+    # rounds interleave the tasks, so that a busy machine slows them alike; best of the rounds
+    times = {name: float("inf") for name in tasks}
+    values: dict[str, object] = {}
+    for _ in range(repeat):
+        for name, task in tasks.items():
+            seconds, values[name] = best(task, 5 if name.startswith("analyze") else 1)
+            times[name] = min(times[name], seconds)
+    result = values["verify"]
+    assert result.ok, result.mismatch_message()
+    stats, flops = values["baseline"]
+    assert stats.total_params == report.totals.params == 25_557_032
+    assert flops == 2 * report.totals.macs
+    t_verify, t_no_fields, t_baseline = times["verify"], times["verify_no_fields"], times["baseline"]
+    t_torchinfo, t_flops, t_build = times["torchinfo"], times["flops"], times["build"]
+    t_analyze_file, t_analyze_loaded = times["analyze_file"], times["analyze_loaded"]
+
+    rows = [
+        ("cnncalc.verify (fields on)", t_verify, "1.00 (the reference)"),
+        ("cnncalc.verify --no-fields", t_no_fields, f"{t_no_fields / t_verify:.2f}"),
+        ("torchinfo.summary + FlopCounterMode forward", t_baseline, f"{t_baseline / t_verify:.2f}"),
+        ("  torchinfo.summary alone", t_torchinfo, f"{t_torchinfo / t_verify:.2f}"),
+        ("  FlopCounterMode forward alone", t_flops, f"{t_flops / t_verify:.2f}"),
+        ("  (cnncalc.to_torch, initialised weights)", t_build, f"{t_build / t_verify:.2f}"),
+        ("cnncalc.analyze (YAML file)", t_analyze_file, f"{t_torchinfo / t_analyze_file:,.0f}x faster than torchinfo"),
+        ("cnncalc.analyze (loaded network)", t_analyze_loaded,
+         f"{t_torchinfo / t_analyze_loaded:,.0f}x faster than torchinfo"),
+    ]
+    title = (f"resnet50 ({shape[0]}×{shape[1]}×{shape[2]}×{shape[3]}) on {device}, torch {torch.__version__}, "
+             f"torchinfo {torchinfo.__version__}; best of {repeat} rounds")
+    width = max(len(r[0]) for r in rows)
+    print(title)
+    print()
+    print(f"{'what':<{width}}  {'time':>10}  ratio")
+    print("-" * (width + 34))
+    for name, seconds, ratio in rows:
+        shown = "" if seconds is None else (f"{seconds * 1000:8.1f} ms" if seconds < 10 else f"{seconds:8.2f} s ")
+        print(f"{name:<{width}}  {shown:>10}  {ratio}")
+    print()
+    print("stages of one verify run: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items()))
+    print(f"verify: {len(result.compared)} checks agree ({report.totals.params:,} params, "
+          f"{2 * report.totals.macs:,} FLOPs counted by FlopCounterMode, "
+          f"{sum(c.kind == 'field' for c in result.checks)} receptive fields measured)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""`cnncalc verify` and `cnncalc export` (the torch bridge on the command line).
+
+Both need torch; without it they exit 2 with
+"cnncalc verify needs torch: pip install 'cnncalc[torch]'". Nothing here
+imports torch at module level: `cnncalc summarize` stays torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .errors import CnnCalcError, VerifyMismatch
+
+
+def register(main: click.Group) -> None:
+    main.add_command(verify)
+    main.add_command(export)
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda",
+              help="Where to run: auto picks CUDA when torch sees a GPU.")
+@click.option("--batch", type=click.IntRange(1, 2**20), default=None, help="Batch size (default: the file's, else 1).")
+@click.option("--input", "input_text", metavar="C,H,W",
+              help="Replace the file's input shape (batch excluded): --input 3,64,64.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=SIZE",
+              help="Give symbolic input sizes values: --set H=224,W=224 (with several files: where they have them).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--fields", type=click.IntRange(0, 1000), default=8, show_default=True,
+              help="Inner layers sampled for the receptive-field check (plus the last non-global layer and a global output).")
+@click.option("--no-fields", is_flag=True, help="Skip the receptive-field check.")
+@click.option("--field-layer", "field_layers", multiple=True, metavar="LAYER",
+              help="Measure the field of this layer (repeatable) instead of a sample.")
+@click.option("--all", "every", is_flag=True, help="List every layer's checks, not only the failing ones.")
+def verify(files, device, batch, input_text, sets, fmt, fields, no_fields, field_layers, every):
+    """Build the torch model, run it once and compare with the analytic report.
+
+    Compares every layer's output shape (merges included), parameters,
+    trainable parameters and buffers, 2×MACs against torch's FlopCounterMode
+    (which counts only convolutions and matrix products), and the receptive
+    field of the output and of a sample of inner layers, measured by
+    autograd. Exit code 1 when anything disagrees.
+
+    \b
+    Examples:
+      cnncalc verify examples/resnet18.yaml --device cpu
+      cnncalc verify examples/*.yaml --input 3,64,64 --format json
+      cnncalc verify examples/fcn.yaml --set H=224,W=224
+    """
+    from .cli import parse_input, parse_sets
+    from .torch_bridge import require_torch
+    require_torch("cnncalc verify")
+    from .torch_bridge.verify import resolve_device, verify as run_verify
+    dims = parse_input(input_text)
+    sizes = parse_sets(sets)
+    dev = resolve_device(device)
+    kwargs = dict(input=dims, sizes=sizes, batch=batch, device=dev,
+                  fields=None if no_fields else fields, field_layers=list(field_layers) or None)
+
+    if len(files) == 1:
+        result = run_verify(files[0], **kwargs)
+        _emit([result], fmt, every)
+        result.raise_for_mismatch()
+        return
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    results, errors = [], []
+    stderr = Console(stderr=True)
+    with Progress(TextColumn("[bold]verify"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), console=stderr, transient=True, redirect_stdout=False,
+                  redirect_stderr=False) as progress:
+        task = progress.add_task("", total=len(files))
+        for file in files:
+            progress.update(task, description=file)
+
+            def stage(name, file=file):
+                progress.update(task, description=f"{file}: {name}")
+            try:
+                net, options = _with_sizes(file, kwargs)
+                results.append(run_verify(net, progress=stage, **options))
+            except VerifyMismatch:  # pragma: no cover - verify() returns mismatches, never raises them
+                raise
+            except CnnCalcError as err:
+                errors.append((file, err))
+            progress.advance(task)
+    _emit(results, fmt, every)
+    for file, err in errors:
+        click.echo(f"error: {file}: {err}", err=True)
+    failed = [r for r in results if not r.ok]
+    if errors:
+        raise CnnCalcError(f"{len(errors)} of {len(files)} files could not be verified"
+                           + (f"; {len(failed)} disagree" if failed else ""))
+    if failed:
+        raise VerifyMismatch(" | ".join(r.mismatch_message() for r in failed))
+
+
+def _with_sizes(file: str, kwargs: dict) -> tuple:
+    """With several files, --set applies to the files that have those symbols."""
+    sizes = kwargs.get("sizes")
+    if not sizes or kwargs.get("input") is not None:
+        return file, kwargs
+    from .api import load
+    network = load(file)
+    own = {name: value for name, value in sizes.items() if name in network.symbols}
+    return network, {**kwargs, "sizes": own or None}
+
+
+def _emit(results, fmt: str, every: bool) -> None:
+    if fmt == "json":
+        data = [r.to_dict() for r in results]
+        click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2))
+        return
+    from rich.console import Console
+
+    from .torch_bridge.verify import print_result
+    console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
+    for index, result in enumerate(results):
+        if index:
+            console.print()
+        print_result(result, console, every=every)
+
+
+@click.command()
+@click.argument("file")
+@click.option("--to", "target", type=click.Choice(["torch"]), default="torch", show_default=True,
+              help="The framework to write source for.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file (default: standard output).")
+@click.option("--input", "input_text", metavar="C,H,W", help="Replace the file's input shape (batch excluded).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=SIZE", help="Give symbolic input sizes values.")
+@click.option("--batch", type=click.IntRange(1, 2**20), default=None, help="Batch of the example input in the source.")
+@click.option("--class-name", default=None, help="Name of the generated nn.Module class (default: from the network's name).")
+def export(file, target, output, input_text, sets, batch, class_name):
+    """Write readable, runnable PyTorch source for an architecture.
+
+    One nn.Module class: __init__ builds every layer with torch.nn
+    constructors and keyword arguments, forward() follows the file's graph
+    (merges as torch.add / torch.mul / torch.cat). Layers keep the file's
+    names, so the module loads a state_dict of cnncalc.to_torch's model.
+
+    \b
+    Examples:
+      cnncalc export examples/resnet50.yaml --to torch -o resnet50.py
+      cnncalc export examples/fcn.yaml --set H=512,W=512
+    """
+    from .cli import parse_input, parse_sets
+    from .torch_bridge import export_torch, require_torch
+    require_torch("cnncalc export")
+    source = export_torch(file, input=parse_input(input_text), sizes=parse_sets(sets), batch=batch,
+                          class_name=class_name)
+    if output is None:
+        click.echo(source, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(source)
+    except OSError as err:
+        raise CnnCalcError(f"cannot write {output}: {err.strerror}") from None
+    click.echo(f"wrote {output}", err=True)
