@@ -226,17 +226,6 @@ def _merge(slots, states, fields, input_state, input_field, global_field, the_pl
 
 def _parting_layer(slots: Sequence[int], the_plan: Plan) -> str:
     """The last layer that every merged path passes through: where the paths part."""
-    def ancestors(slot: int) -> set[int]:
-        seen: set[int] = set()
-        stack = [slot]
-        while stack:
-            current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            if current != -1:
-                stack.extend(the_plan.layers[current].input_slots)
-        return seen
-    common = set.intersection(*(ancestors(slot) for slot in slots))
+    common = set.intersection(*(the_plan.ancestors(slot) for slot in slots))
     latest = max(common)
     return INPUT if latest == -1 else the_plan.layers[latest].spec.path

@@ -35,6 +35,19 @@ class Plan:
     last_use: tuple[int, ...]
     input_last_use: int
 
+    def ancestors(self, position: int) -> set[int]:
+        """Every layer a layer's output depends on, itself included (-1: the network input)."""
+        seen: set[int] = set()
+        stack = [position]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current != -1:
+                stack.extend(self.layers[current].input_slots)
+        return seen
+
 
 _DEFAULTS: dict[int, dict[str, Any]] = {}
 

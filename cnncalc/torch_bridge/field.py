@@ -411,24 +411,11 @@ def sample_layers(con: Concrete, count: int = 8) -> list[str]:
     return list(dict.fromkeys(inner + [last]))
 
 
-def _ancestors(con: Concrete, position: int) -> set[int]:
-    seen: set[int] = set()
-    stack = [position]
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        if current != -1:
-            stack.extend(con.plan.layers[current].input_slots)
-    return seen
-
-
 def _periods(con: Concrete, position: int, axes: int) -> list[int]:
     """Per axis, how many consecutive output elements repeat one phase pattern."""
     field = con.report.layers[position].receptive_field
     periods = [1] * axes
-    for ancestor in _ancestors(con, position):
+    for ancestor in con.plan.ancestors(position):
         if ancestor == -1:
             jumps = (1,) * axes
         else:
@@ -444,7 +431,7 @@ def _periods(con: Concrete, position: int, axes: int) -> list[int]:
 
 def _max_ancestor_jump(con: Concrete, position: int, axis: int) -> Fraction:
     best = Fraction(1)
-    for ancestor in _ancestors(con, position):
+    for ancestor in con.plan.ancestors(position):
         if ancestor == -1:
             continue
         f = con.report.layers[ancestor].receptive_field
@@ -524,7 +511,7 @@ def _step(con: Concrete, positions: Sequence[int]) -> list[int]:
     axes = len(con.report.input_shape) - 2
     steps = [1] * axes
     for position in positions:
-        for ancestor in _ancestors(con, position):
+        for ancestor in con.plan.ancestors(position):
             if ancestor == -1:
                 continue
             f = con.report.layers[ancestor].receptive_field
