@@ -149,12 +149,19 @@ def _expand(axis: Axis, period: int) -> Axis:
     return (period, advance * factor, new_low, new_high)
 
 
+def _extreme(pick, values):
+    present = [v for v in values if v is not None]
+    return pick(present) if present else None
+
+
 def merge(sources: list[tuple[tuple[Axis, ...], bool]]) -> tuple[tuple[Axis, ...], bool]:
     """The article's multi-path rule on exact fields.
 
-    Aligned (the same jump and the same centre for every element): the merged
-    field is the union, i.e. the largest. Otherwise the largest path's field
-    is kept and aligned is false.
+    Aligned: the same jump and the same centre for every element. With the
+    same jump the merged field is the union of the paths' fields, element by
+    element (for aligned paths that is the largest, as in the article); with
+    different jumps the widest path's field is kept (SPEC §2). Either
+    disagreement makes aligned false.
     """
     aligned = all(flag for _, flag in sources)
     rank = len(sources[0][0])
@@ -172,12 +179,15 @@ def merge(sources: list[tuple[tuple[Axis, ...], bool]]) -> tuple[tuple[Axis, ...
         same_centres = same_jump and all(
             all((l is None) == (l0 is None) and (l is None or l + h == l0 + h0)
                 for l, h, l0, h0 in zip(a[2], a[3], expanded[0][2], expanded[0][3])) for a in expanded)
-        if same_centres:
-            merged.append((period, expanded[0][1],
-                           tuple(None if l0 is None else min(a[2][p] for a in expanded) for p, l0 in enumerate(expanded[0][2])),
-                           tuple(None if h0 is None else max(a[3][p] for a in expanded) for p, h0 in enumerate(expanded[0][3]))))
-        else:
+        if not same_centres:
             aligned = False
+        if same_jump:
+            # the union of the paths' fields, element by element: what the gradient sees
+            merged.append((period, expanded[0][1],
+                           tuple(_extreme(min, [a[2][p] for a in expanded]) for p in range(period)),
+                           tuple(_extreme(max, [a[3][p] for a in expanded]) for p in range(period))))
+        else:
+            # jumps differ: the fields drift apart, no periodic union exists; SPEC: the widest path
             merged.append(max(axes, key=lambda a: _collapse(a)[0]))
     return tuple(merged), aligned
 
