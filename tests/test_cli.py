@@ -110,8 +110,11 @@ def _imported_modules(args):
 
 
 @pytest.mark.parametrize("args", [["summarize", str(EXAMPLES / "resnet50.yaml")],
-                                  ["summarize", str(EXAMPLES / "resnet50.yaml"), "--format", "json"]])
-def test_summarize_imports_neither_torch_numpy_nor_sympy(args):
+                                  ["summarize", str(EXAMPLES / "resnet50.yaml"), "--format", "json"],
+                                  ["check", str(EXAMPLES / "resnet50.yaml"), "--max-params", "30M"],
+                                  ["rf", str(EXAMPLES / "resnet50.yaml")],
+                                  ["explain", str(EXAMPLES / "resnet50.yaml"), "conv1"]])
+def test_core_commands_import_neither_torch_numpy_nor_sympy(args):
     modules = _imported_modules(args)
     assert "cnncalc.engine.analyze" in modules                 # it really ran
     assert not {"torch", "numpy", "sympy", "matplotlib"} & modules
