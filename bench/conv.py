@@ -13,12 +13,14 @@ Prints one table.  For each ResNet-style layer (float32, NCHW):
   that has to build its column matrix first.
 
 GFLOP/s count 2 FLOPs per multiply-accumulate.  Times are the best of K runs
-(time.perf_counter) after one warm-up run of each.  The three contenders run in
-turn within each repetition (fast, matmul, torch, fast, ...), so that a busy
-moment on a shared machine costs all of them alike; torch's OpenMP workers are
-told to sleep rather than spin when idle (OMP_WAIT_POLICY=PASSIVE, unless set
-already), so that they do not steal the cores numpy's BLAS is about to use.
-The naive loops are timed on one small layer only.
+(time.perf_counter) after one warm-up run of each.  Per layer, fast and matmul
+run in turn within each repetition (so a busy moment costs both alike), then,
+after a pause, torch: OpenBLAS's and OpenMP's idle worker threads spin for a
+while after a call, and would steal the cores of the other library if the two
+were interleaved.  The naive loops are timed on one small layer only.
+
+Run it on an otherwise idle machine: with 2 cores, any other busy process
+stalls the multi-threaded GEMMs of both libraries at their barriers.
 """
 
 from __future__ import annotations
@@ -29,9 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch (and its libgomp) loads
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -46,6 +46,7 @@ LAYERS = [
     ("1x1 256->64 @56 (N=8)", 8, 256, 64, 56, 1, 1, 0, 1),
 ]
 NAIVE_LAYER = ("3x3 8->8 @16 (N=1)", 1, 8, 8, 16, 3, 1, 1, 1)
+PAUSE = 0.3   # seconds for idle BLAS / OpenMP worker threads to stop spinning
 
 
 def blas_threads() -> tuple[int, str]:
@@ -105,7 +106,7 @@ def flops(layer) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="best of K timed runs (default 5)")
+    parser.add_argument("--repeat", type=int, default=7, help="best of K timed runs (default 7)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     threads, how = blas_threads()
@@ -125,17 +126,17 @@ def main() -> None:
         ho = out_size(h, k, s, p)
         a = rng.standard_normal((groups, c_out // groups, c_in // groups * k * k), dtype=np.float32)
         b = rng.standard_normal((groups, c_in // groups * k * k, n * ho * ho), dtype=np.float32)
-        fns = {"fast": lambda: conv(x, w, stride=s, padding=p, groups=groups),
-               "matmul": lambda: np.matmul(a, b)}
-        if torch is not None:
-            tx, tw = torch.from_numpy(x), torch.from_numpy(w)
-            fns["torch"] = lambda: torch.nn.functional.conv2d(tx, tw, stride=s, padding=p, groups=groups)
-        best = best_in_turn(fns, args.repeat)
+        fast = lambda: conv(x, w, stride=s, padding=p, groups=groups)  # noqa: E731
+        best = best_in_turn({"fast": fast, "matmul": lambda: np.matmul(a, b)}, args.repeat)
         row = [layer, best["fast"], best["matmul"]]
         if torch is not None:
-            ref = fns["torch"]().numpy()
-            got = fns["fast"]()
-            row += [best["torch"], float(np.abs(got - ref).max() / np.abs(ref).max())]
+            tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+            torch_conv = lambda: torch.nn.functional.conv2d(tx, tw, stride=s, padding=p, groups=groups)  # noqa: E731
+            time.sleep(PAUSE)
+            row += [best_of(torch_conv, args.repeat)]
+            time.sleep(PAUSE)
+            ref = torch_conv().numpy()
+            row += [float(np.abs(fast() - ref).max() / np.abs(ref).max())]
         rows.append(row)
 
     xs, ws = layer_arrays(NAIVE_LAYER, rng)
@@ -144,8 +145,7 @@ def main() -> None:
     t_naive_fast = best_of(lambda: conv(xs, ws, stride=s_n, padding=p_n, groups=g_n), args.repeat)
 
     print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; "
-          f"float32; {threads} thread(s) for BLAS and torch, from {how}; best of {args.repeat}; "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
+          f"float32; {threads} thread(s) for BLAS and torch, from {how}; best of {args.repeat}")
     header = (f"{'layer':<24} {'GFLOP':>6} {'fast ms':>8} {'fast GF/s':>9} {'torch GF/s':>10} "
               f"{'matmul GF/s':>11} {'fast/torch':>10} {'fast/matmul':>11} {'max rel err':>11}")
     print(header)

@@ -24,6 +24,7 @@ because the module itself is only imported when a reference is needed.
 from __future__ import annotations
 
 import math
+import threading
 from itertools import product
 from typing import Optional, Sequence, Union
 
@@ -42,6 +43,24 @@ IntOrSeq = Union[int, Sequence[int]]
 # this budget, so the matrix stays in the last-level cache between the copy
 # that builds it and the GEMM that reads it.
 _IM2COL_CHUNK_BYTES = 8 << 20
+# Scratch buffers up to this size are kept (per thread) between calls: fresh
+# pages from the OS cost a page fault each on first touch, which is ~10% of a
+# ResNet layer's time.
+_SCRATCH_KEEP_BYTES = 64 << 20
+_scratch_cache = threading.local()
+
+
+def _scratch(name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised array for temporary use, reused across calls of this thread."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > _SCRATCH_KEEP_BYTES:
+        return np.empty(shape, dtype=dtype)
+    buffers = _scratch_cache.__dict__.setdefault("buffers", {})
+    raw = buffers.get(name)
+    if raw is None or raw.nbytes < nbytes:
+        raw = buffers[name] = np.empty(nbytes, dtype=np.uint8)
+    return raw[:nbytes].view(dtype).reshape(shape)
 
 
 # --------------------------------------------------------------------------
@@ -259,15 +278,22 @@ def conv(x, weight, bias=None, stride: IntOrSeq = 1, padding: Union[IntOrSeq, st
     if padding_mode not in modes:
         raise ValueError(f"padding_mode must be one of {sorted(modes)}, got {padding_mode!r}")
     mode, fill = modes[padding_mode]
-    xp = _pad_axes(x, {2 + i: p for i, p in enumerate(pads)}, mode, fill)
     out_shape = []
-    for axis, (length, k, s, d) in enumerate(zip(xp.shape[2:], kernel, stride, dilation)):
+    for axis, (length, (l, r), k, s, d) in enumerate(zip(x.shape[2:], pads, kernel, stride, dilation)):
         span = d * (k - 1) + 1
-        if span > length:
-            raise ValueError(f"spatial axis {axis}: dilated kernel {span} is larger than the padded input {length}")
-        out_shape.append((length - span) // s + 1)
-    run = _conv_naive if impl == "naive" else _conv_fast
-    return run(xp, weight, bias, stride, dilation, groups, tuple(out_shape))
+        if span > length + l + r:
+            raise ValueError(f"spatial axis {axis}: dilated kernel {span} is larger than the padded input "
+                             f"{length + l + r}")
+        out_shape.append((length + l + r - span) // s + 1)
+    out_shape = tuple(out_shape)
+    if impl == "naive":
+        xp = _pad_axes(x, {2 + i: p for i, p in enumerate(pads)}, mode, fill)
+        return _conv_naive(xp, weight, bias, stride, dilation, groups, out_shape)
+    if mode != "constant":
+        # the border modes pad up front; constant padding is done chunk by chunk
+        x = _pad_axes(x, {2 + i: p for i, p in enumerate(pads)}, mode, fill)
+        pads = [(0, 0)] * rank
+    return _conv_fast(x, pads, fill, weight, bias, stride, dilation, groups, out_shape)
 
 
 def _conv_naive(xp, weight, bias, stride, dilation, groups, out_shape):
@@ -298,37 +324,96 @@ def _conv_naive(xp, weight, bias, stride, dilation, groups, out_shape):
     return y
 
 
-def _conv_fast(xp, weight, bias, stride, dilation, groups, out_shape):
-    """im2col + one batched GEMM: (C_out/g × C_in/g·Πk) @ (C_in/g·Πk × ΠL_out) per sample and group."""
-    n_batch, c_in = xp.shape[:2]
+def _im2col_view(xp, groups, taps, tap_steps, out_shape, out_steps):
+    """cols[n, g, c, *u, *i] = xp[n, g·C_in/g + c, *(i·out_step + u·tap_step)]: a strided view, no copy.
+
+    For a convolution the tap steps are the dilation and the output steps the
+    stride.
+    """
+    s_n, s_c = xp.strides[:2]
+    s_sp = xp.strides[2:]
+    c_in_g = xp.shape[1] // groups
+    return as_strided(
+        xp,
+        shape=(xp.shape[0], groups, c_in_g) + tuple(taps) + tuple(out_shape),
+        strides=(s_n, c_in_g * s_c, s_c) + tuple(t * st for t, st in zip(tap_steps, s_sp))
+        + tuple(o * st for o, st in zip(out_steps, s_sp)),
+        writeable=False,
+    )
+
+
+def _im2col_copy(dst, xp, groups, kernel, dilation, stride, out_shape):
+    """Fill ``dst`` (n, g, C_in/g, *k, *out) with the im2col matrix of ``xp``.
+
+    With stride 1 that is one copy of the strided view.  With a stride s > 1
+    the view would read every s-th element in its innermost loop, which copies
+    about 3x slower than contiguous reads; so the padded input is first split
+    into its s phases per axis (x[..., a::s], a small copy), and tap u, which
+    reads original positions i·s + u·d = s·(i + (u·d)//s) + (u·d) % s, reads
+    phase (u·d) % s at offset (u·d)//s with stride 1.  One copy per phase
+    combination (s² of them in 2-d) fills the taps of that phase.
+    """
+    if all(s == 1 for s in stride):
+        np.copyto(dst, _im2col_view(xp, groups, kernel, dilation, out_shape, stride))
+        return
+    per_axis = []       # per axis, per phase: (phase a, first tap u0, tap step, offset step in the phase)
+    for k, d, s in zip(kernel, dilation, stride):
+        step = s // math.gcd(d, s)        # the taps of one phase are u0, u0 + step, ...
+        first_taps = {}
+        for u in range(k):
+            first_taps.setdefault((u * d) % s, u)
+        per_axis.append([(a, u0, step, step * d // s) for a, u0 in sorted(first_taps.items())])
+    everything = (slice(None), slice(None))
+    for combo in product(*per_axis):
+        phase = np.ascontiguousarray(xp[everything + tuple(slice(a, None, s) for (a, *_), s in zip(combo, stride))])
+        start = phase[everything + tuple(slice(u0 * d // s, None)
+                                         for (_, u0, _, _), d, s in zip(combo, dilation, stride))]
+        taps = tuple(len(range(u0, k, step)) for (_, u0, step, _), k in zip(combo, kernel))
+        src = _im2col_view(start, groups, taps, [off for *_, off in combo], out_shape, [1] * len(taps))
+        np.copyto(dst[everything + (slice(None),) + tuple(slice(u0, None, step) for _, u0, step, _ in combo)], src)
+
+
+def _conv_fast(x, pads, fill, weight, bias, stride, dilation, groups, out_shape):
+    """im2col + one batched GEMM: (C_out/g × C_in/g·Πk) @ (C_in/g·Πk × ΠL_out) per sample and group.
+
+    ``x`` is unpadded; ``pads`` (left, right) per axis are filled with ``fill``.
+    The batch is processed in chunks of whole samples: each chunk is copied
+    into the interior of a padded buffer (whose border is filled once), the
+    im2col view of that buffer is copied into a contiguous column buffer, and
+    one batched np.matmul writes the chunk's output in place.  Chunks are sized
+    so both buffers stay in the last-level cache.  Strided convolutions copy
+    their columns phase by phase (see _im2col_copy).
+    """
+    n_batch, c_in = x.shape[:2]
     c_out, c_in_g = weight.shape[:2]
     c_out_g = c_out // groups
     kernel = weight.shape[2:]
     k_len = c_in_g * math.prod(kernel)
     p_len = math.prod(out_shape)
     w_mat = np.ascontiguousarray(weight.reshape(groups, c_out_g, k_len))
-    y = np.empty((n_batch, groups, c_out_g, p_len), dtype=xp.dtype)
+    y = np.empty((n_batch, groups, c_out_g, p_len), dtype=x.dtype)
+    padded = any(l or r for l, r in pads)
 
-    if all(k == 1 for k in kernel) and all(s == 1 for s in stride):
+    if not padded and all(k == 1 for k in kernel) and all(s == 1 for s in stride):
         # 1x1, stride 1: the input already is the column matrix
-        np.matmul(w_mat, xp.reshape(n_batch, groups, c_in_g, p_len), out=y)
+        np.matmul(w_mat, x.reshape(n_batch, groups, c_in_g, p_len), out=y)
     else:
-        s_n, s_c = xp.strides[:2]
-        s_sp = xp.strides[2:]
-        # cols[n, g, c, *u, *i] = x_pad[n, g·C_in/g + c, *(i·s + u·d)]
-        cols = as_strided(
-            xp,
-            shape=(n_batch, groups, c_in_g) + tuple(kernel) + tuple(out_shape),
-            strides=(s_n, c_in_g * s_c, s_c) + tuple(d * st for d, st in zip(dilation, s_sp))
-            + tuple(s * st for s, st in zip(stride, s_sp)),
-            writeable=False,
-        )
-        per_sample = groups * k_len * p_len * xp.itemsize
-        chunk = max(1, min(n_batch, _IM2COL_CHUNK_BYTES // max(per_sample, 1)))
-        buf = np.empty((chunk,) + cols.shape[1:], dtype=xp.dtype)
+        padded_shape = (c_in,) + tuple(L + l + r for L, (l, r) in zip(x.shape[2:], pads))
+        per_sample = groups * k_len * p_len + (math.prod(padded_shape) if padded else 0)
+        chunk = max(1, min(n_batch, _IM2COL_CHUNK_BYTES // max(per_sample * x.itemsize, 1)))
+        buf = _scratch("im2col", (chunk, groups, c_in_g) + tuple(kernel) + tuple(out_shape), x.dtype)
+        if padded:
+            pbuf = _scratch("padded", (chunk,) + padded_shape, x.dtype)
+            pbuf.fill(fill)
+            interior = (slice(None), slice(None)) + tuple(slice(l, l + L) for L, (l, _) in zip(x.shape[2:], pads))
         for n0 in range(0, n_batch, chunk):
             m = min(chunk, n_batch - n0)
-            np.copyto(buf[:m], cols[n0:n0 + m])
+            if padded:
+                src = pbuf[:m]
+                src[interior] = x[n0:n0 + m]           # the border keeps its fill
+            else:
+                src = x[n0:n0 + m]
+            _im2col_copy(buf[:m], src, groups, kernel, dilation, stride, out_shape)
             np.matmul(w_mat, buf[:m].reshape(m, groups, k_len, p_len), out=y[n0:n0 + m])
 
     y = y.reshape((n_batch, c_out) + out_shape)

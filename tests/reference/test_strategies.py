@@ -133,12 +133,13 @@ def _differs(a, b) -> bool:
 def test_naive_equals_fast_catches_off_by_one_padding(monkeypatch):
     real_fast = ops._conv_fast
 
-    def broken_fast(xp, *args):
-        # off by one: the padded input shifted left along the last axis, as if
-        # padded by (p - 1, p + 1) instead of (p, p)
-        shifted = np.zeros_like(xp)
-        shifted[..., :-1] = xp[..., 1:]
-        return real_fast(shifted, *args)
+    def broken_fast(x, pads, *args):
+        # off by one: one more zero on the left of the last axis and one fewer
+        # on the right, (p + 1, p - 1) instead of (p, p)
+        (l, r), = pads[-1:]
+        if r > 0:
+            pads = list(pads[:-1]) + [(l + 1, r - 1)]
+        return real_fast(x, pads, *args)
 
     monkeypatch.setattr(ops, "_conv_fast", broken_fast)
 
