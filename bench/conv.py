@@ -91,7 +91,8 @@ def best_in_turn(fns: dict, repeat: int) -> dict:
 def layer_arrays(layer, rng):
     _, n, c_in, c_out, h, k, _, _, groups = layer
     x = rng.standard_normal((n, c_in, h, h), dtype=np.float32)
-    w = rng.standard_normal((c_out, c_in // groups, k, k), dtype=np.float32) / np.float32(np.sqrt(c_in // groups * k * k))
+    w = rng.standard_normal((c_out, c_in // groups, k, k), dtype=np.float32)
+    w /= np.float32(np.sqrt(c_in // groups * k * k))
     return x, w
 
 

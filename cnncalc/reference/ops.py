@@ -13,9 +13,10 @@ Each operation has two implementations, chosen with ``impl``:
     (and channels), each output value computed from its window.  Slow, and
     meant to be read next to the formula in the docstring.
 ``"fast"`` (default)
-    Vectorised numpy: an im2col matrix and one BLAS product per call for the
-    convolutions, sliding-window views and separable per-axis passes for the
-    pools and the interpolation.  No Python loop over pixels or channels.
+    Vectorised numpy: im2col and one batched BLAS product per chunk of the
+    batch for the convolutions, strided window views and separable per-axis
+    passes for the pools and the interpolation.  No Python loop over pixels
+    or channels.
 
 This module imports nothing from ``cnncalc``; numpy is imported at the top
 because the module itself is only imported when a reference is needed.
@@ -29,7 +30,7 @@ from itertools import product
 from typing import Optional, Sequence, Union
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 __all__ = [
     "conv", "conv_transpose", "max_pool", "avg_pool", "lp_pool",
@@ -94,10 +95,6 @@ def _ints(value, rank: int, name: str, minimum: int) -> tuple[int, ...]:
 def _check_impl(impl: str) -> None:
     if impl not in ("naive", "fast"):
         raise ValueError(f"impl must be 'naive' or 'fast', got {impl!r}")
-
-
-def _spatial_index(prefix: tuple, slices) -> tuple:
-    return prefix + tuple(slices)
 
 
 # --------------------------------------------------------------------------
@@ -314,9 +311,8 @@ def _conv_naive(xp, weight, bias, stride, dilation, groups, out_shape):
             channels = slice(g * c_in_g, (g + 1) * c_in_g)
             for pos in np.ndindex(*out_shape):
                 # the window: taps i·s + u·d for u = 0 .. k-1 along each axis
-                window = xp[_spatial_index((n, channels), (
-                    slice(i * s, i * s + d * (k - 1) + 1, d)
-                    for i, s, d, k in zip(pos, stride, dilation, kernel)))]
+                window = xp[(n, channels) + tuple(slice(i * s, i * s + d * (k - 1) + 1, d)
+                                                  for i, s, d, k in zip(pos, stride, dilation, kernel))]
                 total = np.sum(weight[o] * window)
                 if bias is not None:
                     total += bias[o]
@@ -543,7 +539,7 @@ def _pool_out_size(length, k, s, p, d, ceil_mode) -> int:
     return out
 
 
-def _window_sum_view(xp, kernel, stride, dilation, out_shape):
+def _pool_windows(xp, kernel, stride, dilation, out_shape):
     """View (N, C, *out, *k) of the windows of an already padded array."""
     rank = len(kernel)
     s_n, s_c = xp.strides[:2]
@@ -587,11 +583,11 @@ def max_pool(x, kernel_size: IntOrSeq, stride: Optional[IntOrSeq] = None, paddin
                 y[(n, c) + pos] = window.max() if window.size else -np.inf
         return y
     xp = _pad_for_windows(x, kernel, stride, padding, dilation, out_shape, -np.inf)
-    windows, axes = _window_sum_view(xp, kernel, stride, dilation, out_shape)
+    windows, axes = _pool_windows(xp, kernel, stride, dilation, out_shape)
     return windows.max(axis=axes)
 
 
-def _avg_divisors(x_shape, kernel, stride, padding, out_shape, count_include_pad, clip_to_padding=True):
+def _avg_divisors(x_shape, kernel, stride, padding, out_shape, count_include_pad):
     """Per-axis divisors of torch's avg_pool CPU kernel, as an outer product.
 
     Along an axis, window o covers [o·s - p, o·s - p + k).  With
@@ -648,7 +644,7 @@ def avg_pool(x, kernel_size: IntOrSeq, stride: Optional[IntOrSeq] = None, paddin
                 y[(n, c) + pos] = total / divisor
         return y
     xp = _pad_for_windows(x, kernel, stride, padding, (1,) * len(kernel), out_shape, 0.0)
-    windows, axes = _window_sum_view(xp, kernel, stride, (1,) * len(kernel), out_shape)
+    windows, axes = _pool_windows(xp, kernel, stride, (1,) * len(kernel), out_shape)
     total = windows.sum(axis=axes)
     if divisor_override is not None:
         return (total / x.dtype.type(divisor_override)).astype(x.dtype, copy=False)

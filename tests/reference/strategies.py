@@ -236,7 +236,8 @@ class PoolCase:
 
     def array(self, dtype=np.float64):
         # lp pooling with a fractional power needs x >= 0 (x^p is NaN otherwise)
-        return data(self.seed, self.x_shape, dtype, positive=self.kind == "lp" and not float(self.norm_type).is_integer())
+        fractional_power = self.kind == "lp" and not float(self.norm_type).is_integer()
+        return data(self.seed, self.x_shape, dtype, positive=fractional_power)
 
     def kwargs(self) -> dict:
         if self.kind == "max":
@@ -282,7 +283,9 @@ class AdaptiveCase:
 
     @property
     def out_shape(self) -> tuple:
-        sizes = self.output_size if isinstance(self.output_size, tuple) else (self.output_size,) * (len(self.x_shape) - 2)
+        sizes = self.output_size
+        if not isinstance(sizes, tuple):
+            sizes = (sizes,) * (len(self.x_shape) - 2)
         return self.x_shape[:2] + tuple(L if o is None else o for o, L in zip(sizes, self.x_shape[2:]))
 
     def array(self, dtype=np.float64):

@@ -155,13 +155,13 @@ def test_naive_equals_fast_catches_off_by_one_padding(monkeypatch):
 
 def test_torch_comparison_catches_wrong_avg_divisor(monkeypatch):
     """A divisor that counts the whole kernel even where a ceil-mode window
-    overhangs the padded input: naive == fast cannot see it if both share it
-    (here the naive loop is patched alike through avg_pool's fast path only,
-    so the torch property is the one that must catch it)."""
-    torch = pytest.importorskip("torch")  # noqa: F841
+    overhangs the padded input -- a misreading of torch that a naive loop
+    written from the same misreading would share, so the comparison with
+    torch has to catch it on its own."""
+    pytest.importorskip("torch")
     real = ops._avg_divisors
 
-    def full_kernel_divisors(x_shape, kernel, stride, padding, out_shape, count_include_pad, **kw):
+    def full_kernel_divisors(x_shape, kernel, stride, padding, out_shape, count_include_pad):
         if not count_include_pad:
             return real(x_shape, kernel, stride, padding, out_shape, count_include_pad)
         return np.full(out_shape, float(np.prod(kernel)))
