@@ -97,17 +97,30 @@ def configure_layer(layer_type: LayerType, spec: LayerSpec) -> Mapping[str, Any]
     return MappingProxyType(cfg)
 
 
+def _args_key(args: Mapping[str, Any]) -> tuple:
+    """A hashable key for a layer's arguments (lists become tuples; anything odd, its repr)."""
+    key = tuple((name, tuple(value) if isinstance(value, list) else value) for name, value in args.items())
+    try:
+        hash(key)
+    except TypeError:                    # a mapping or nested list where a number belongs
+        return (repr(sorted(args.items(), key=lambda item: item[0])),)
+    return key
+
+
 def plan(network: NetworkSpec) -> Plan:
     index_of: dict[str, int] = {INPUT: -1}
     layers = []
     last_use = []
     input_last_use = -1
-    configured: dict[tuple[str, str], Mapping[str, Any]] = {}
+    configured: dict[tuple, Mapping[str, Any]] = {}
+    types: dict[str, LayerType] = {}
     for position, spec in enumerate(network.layers):
-        layer_type = registry.lookup(spec.type_name)
-        if layer_type is None:  # pragma: no cover - the expander already checked
-            raise SpecError(f"unknown layer type {spec.type_name!r}", loc=spec.loc, path=spec.path)
-        key = (spec.type_name, repr(sorted(spec.args.items())))
+        layer_type = types.get(spec.type_name)
+        if layer_type is None:
+            layer_type = types[spec.type_name] = registry.lookup(spec.type_name)
+            if layer_type is None:  # pragma: no cover - the expander already checked
+                raise SpecError(f"unknown layer type {spec.type_name!r}", loc=spec.loc, path=spec.path)
+        key = (spec.type_name, _args_key(spec.args))
         cfg = configured.get(key)
         if cfg is None:                  # identical layers (every ReLU) are checked once
             cfg = configured[key] = configure_layer(layer_type, spec)
