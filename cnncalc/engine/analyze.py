@@ -15,6 +15,7 @@ from . import receptive
 from ..report import Field, LayerRow, Layers, Report, Totals
 from ..spec.model import DTYPE_BYTES, INPUT, NetworkSpec
 from .plan import Plan, plan
+from .._gc import gc_paused
 
 
 def analyze_spec(network: NetworkSpec, **overrides: Any) -> Report:
@@ -36,6 +37,7 @@ def resolve_input(network: NetworkSpec, input: Sequence[Any] | None = None,
     return dims
 
 
+@gc_paused
 def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mapping[str, int] | None = None,
              batch: int | None = None, dtype: str | None = None, explain: str | None = None) -> Report:
     """The report for one input shape. ``explain``: a layer path whose formulas to record."""

@@ -14,6 +14,7 @@ from ..errors import SpecError, did_you_mean
 from ..layers import registry
 from ..layers.base import ArgError, LayerType, _describe
 from ..spec.model import INPUT, LayerSpec, NetworkSpec
+from .._gc import gc_paused
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def _args_key(args: Mapping[str, Any]) -> tuple:
     return key
 
 
+@gc_paused
 def plan(network: NetworkSpec) -> Plan:
     index_of: dict[str, int] = {INPUT: -1}
     layers = []

@@ -18,6 +18,7 @@ from ..layers import registry
 from . import expr
 from .model import DTYPE_BYTES, INPUT, LayerSpec, NetworkSpec
 from .yaml_source import YMap, YNode, YScalar, YSeq, parse_yaml, plain
+from .._gc import gc_paused
 
 TOP_KEYS = ("name", "input", "batch", "dtype", "blocks", "layers", "budget", "description")
 META_KEYS = ("name", "from", "repeat", "frozen")
@@ -30,6 +31,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+@gc_paused
 def load_text(text: str, filename: str = "<string>") -> NetworkSpec:
     """Parse and expand an architecture file's text."""
     root = parse_yaml(text, filename)
