@@ -48,7 +48,9 @@ def _limit_options(function):
               show_default=True, help="github: GitHub Actions ::error annotations at the budget's lines.")
 @click.option("--notices", is_flag=True, help="With --format github, also annotate passing checks (::notice).")
 def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, fmt, notices, **limit_values):
-    """Check FILE... against their `budget:` sections and the --max-* flags.
+    """Budgets for CI: params, MACs, FLOPs, memory and field limits per file.
+
+    Checks each FILE against its `budget:` section and the --max-* flags.
 
     Flags override the file's limits one by one. Globs are expanded here too
     (quote them for shells that would not). A file without a budget and no
