@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..report import Report, json_value
-from .rows import shape_text
+from .rows import field_sentence, shape_text
 from .table import align
 
 
@@ -32,14 +32,7 @@ def render_fields(report: Report) -> str:
     header = ["Layer", "Type", "Output shape", "Size", "Jump", "Start", ""]
     lines = [f"{report.name} — receptive fields on input {shape_text(report.input_shape)}", ""]
     lines += align(header, body, None, [False, False, False, True, True, True, False])
-    field = report.receptive_field
-    lines.append("")
-    if field.is_global:
-        lines.append("Output: every element sees the whole input (global).")
-    else:
-        lines.append(f"Output: size {_axes(field.size)}, jump {_axes(field.jump)}, start "
-                     f"{', '.join(_value(s) for s in field.start)}"
-                     + ("" if field.aligned else f"; paths misaligned, parting at {field.parted_at}"))
+    lines += ["", field_sentence(report.receptive_field)]
     return "\n".join(lines) + "\n"
 
 

@@ -59,6 +59,15 @@ def field_text(field: Field) -> str:
     return text + ("*" if not field.aligned else "")
 
 
+def field_sentence(field: Field) -> str:
+    """The output's field in one sentence, for the summary and `cnncalc rf`."""
+    if field.is_global:
+        return "Receptive field of the output: the whole input (global)"
+    return (f"Receptive field of the output: size {' × '.join(_number(v) for v in field.size)}, "
+            f"jump {' × '.join(_number(v) for v in field.jump)}, start {', '.join(_number(v) for v in field.start)}"
+            + ("" if field.aligned else f" (paths misaligned, parting at {field.parted_at})"))
+
+
 def _number(value: Any) -> str:
     from ..report import json_value
     out = json_value(value)

@@ -13,7 +13,7 @@ from typing import Sequence
 
 from ..report import Report
 from ..units import format_bytes, format_count
-from .rows import field_text, rows, shape_text
+from .rows import field_sentence, field_text, rows, shape_text
 
 # header, right-aligned?
 COLUMNS = (("Layer", False), ("Type", False), ("Output shape", False), ("Params", True), ("MACs", True),
@@ -70,21 +70,10 @@ def summary_lines(report: Report) -> list[str]:
         f"Memory ({report.dtype}): parameters {_bytes(t.param_bytes)}, activations {_bytes(t.activation_bytes)} "
         f"in total, peak {_bytes(t.peak_activation_bytes)}",
     ]
-    field = report.receptive_field
-    if field.is_global:
-        lines.append("Receptive field of the output: the whole input (global)")
-    else:
-        lines.append(f"Receptive field of the output: {field_text(field)}, jump "
-                     f"{'×'.join(_plain(j) for j in field.jump)}, start {', '.join(_plain(s) for s in field.start)}"
-                     + ("" if field.aligned else f" (paths misaligned, parting at {field.parted_at})"))
+    lines.append(field_sentence(report.receptive_field))
     if any(not row.receptive_field.aligned for row in report.layers):
         lines.append("* merged paths disagree in jump or centre: see `cnncalc rf`")
     return lines
-
-
-def _plain(value) -> str:
-    from ..report import json_value
-    return str(json_value(value))
 
 
 def _exact(value) -> str:
