@@ -127,10 +127,6 @@ def optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return wrapped
 
 
-def any_arg(value: Any) -> Any:
-    return value
-
-
 # --------------------------------------------------------------------------
 # Receptive-field steps (Araujo, Norris, Sim, Distill 2019)
 # --------------------------------------------------------------------------

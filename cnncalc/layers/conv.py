@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from .base import (
     Arg, ArgError, AxisMap, Context, LayerType, Outcome, Shape, bool_arg, choice_arg,
-    conv_axis_step, expect_rank, fmt_shape, fmt_spatial, int_arg, int_tuple_arg, numel,
+    conv_axis_step, expect_rank, fmt_spatial, int_arg, int_tuple_arg, numel,
 )
 from .registry import register
 

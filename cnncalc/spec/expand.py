@@ -250,7 +250,7 @@ class _Expander:
             if arity == 1 and len(sources) != 1:
                 raise SpecError(f"{canonical} takes one input, found {len(sources)} in 'from'",
                                 loc=arg_locs.get("from", type_loc) if "from" in arg_locs else type_loc,
-                                hint=f"merge them first with add or concat", path=path, layer_type=canonical)
+                                hint="merge them first with add or concat", path=path, layer_type=canonical)
             if arity is None and len(sources) < 2:
                 raise SpecError(f"{canonical} merges two or more tensors; give them as 'from: [a, b]'",
                                 loc=type_loc, path=path, layer_type=canonical)
