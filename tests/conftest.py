@@ -20,6 +20,12 @@ settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+# Hostile inputs (alias bombs, huge repeats, deep nesting) must fail at once rather than hang or
+# blow up: tests bound them by this generous limit. A guard against hangs, not a speed target
+# (speed is measured in bench/); normal runs take milliseconds, a blow-up takes minutes.
+HANG_LIMIT_S = 20.0
+
+
 def cuda_available() -> bool:
     try:
         import torch

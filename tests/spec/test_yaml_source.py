@@ -13,6 +13,7 @@ from cnncalc.errors import Loc
 from cnncalc.spec import yaml_source
 from cnncalc.spec.expand import load_bytes, load_path, load_text
 from cnncalc.spec.yaml_source import YMap, YScalar, YSeq, parse_yaml, plain
+from ..conftest import HANG_LIMIT_S
 
 
 def _error(text: str, filename: str = "f.yaml") -> SpecError:
@@ -21,7 +22,7 @@ def _error(text: str, filename: str = "f.yaml") -> SpecError:
     return info.value
 
 
-def _fast_error(text: str, limit: float = 2.0) -> SpecError:
+def _fast_error(text: str, limit: float = HANG_LIMIT_S) -> SpecError:
     start = time.perf_counter()
     err = _error(text)
     assert time.perf_counter() - start < limit
@@ -133,7 +134,7 @@ def _laughs(levels: int = 9, width: int = 10) -> str:
 
 
 def test_billion_laughs_fails_fast():
-    err = _fast_error(_laughs(), limit=1.0)
+    err = _fast_error(_laughs())
     assert "more than 200,000 nodes" in err.message
 
 
@@ -175,7 +176,7 @@ def test_very_deep_nesting_does_not_crash_the_process():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "nested more than 100 levels" in done.stdout
-    assert time.perf_counter() - start < 10        # includes starting Python
+    assert time.perf_counter() - start < HANG_LIMIT_S
 
 
 def test_too_many_nodes_fails_before_composing():
@@ -202,7 +203,7 @@ def test_file_size_limit_path(tmp_path):
     start = time.perf_counter()
     with pytest.raises(SpecError, match="limited to 4 MiB") as info:
         load_path(path)
-    assert time.perf_counter() - start < 2
+    assert time.perf_counter() - start < HANG_LIMIT_S
     assert info.value.loc == Loc(str(path), 1, 1)
 
 
