@@ -142,7 +142,8 @@ class _Conv(LayerType):
 
     def reference(self, cfg, weights, inputs):
         from ..reference import ops
-        return ops.conv(inputs[0], weights["weight"], weights.get("bias"), stride=cfg["stride"],
+        bias = weights["bias"] if cfg["bias"] else None
+        return ops.conv(inputs[0], weights["weight"], bias, stride=cfg["stride"],
                         padding=cfg["padding"], dilation=cfg["dilation"], groups=cfg["groups"],
                         padding_mode=cfg["padding_mode"])
 
@@ -253,7 +254,8 @@ class _ConvTranspose(LayerType):
 
     def reference(self, cfg, weights, inputs):
         from ..reference import ops
-        return ops.conv_transpose(inputs[0], weights["weight"], weights.get("bias"), stride=cfg["stride"],
+        bias = weights["bias"] if cfg["bias"] else None
+        return ops.conv_transpose(inputs[0], weights["weight"], bias, stride=cfg["stride"],
                                   padding=cfg["padding"], output_padding=cfg["output_padding"],
                                   groups=cfg["groups"], dilation=cfg["dilation"])
 

@@ -33,7 +33,7 @@ class Linear(LayerType):
 
     def reference(self, cfg, weights, inputs):
         out = inputs[0] @ weights["weight"].T
-        return out + weights["bias"] if "bias" in weights else out
+        return out + weights["bias"] if cfg["bias"] else out
 
 
 @register

@@ -232,10 +232,10 @@ class LayerNorm(LayerType):
         x = inputs[0]
         axes = tuple(range(x.ndim - len(cfg["normalized_shape"]), x.ndim))
         y = (x - x.mean(axis=axes, keepdims=True)) / (x.var(axis=axes, keepdims=True) + cfg["eps"]) ** 0.5
-        if "weight" in weights:
+        if cfg["elementwise_affine"]:
             y = y * weights["weight"]
-        if "bias" in weights:
-            y = y + weights["bias"]
+            if cfg["bias"]:
+                y = y + weights["bias"]
         return y.astype(x.dtype, copy=False)
 
 

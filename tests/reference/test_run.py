@@ -60,9 +60,46 @@ def test_memory_is_bounded():
         run(EXAMPLES / "vgg16.yaml", input=(3, 224, 224), batch=64, max_bytes=2**30)
 
 
-def test_references_consume_exactly_the_analytic_weights():
-    # every parameter the engine counts is handed to the reference, which would fail on a wrong shape;
-    # so the weight elements the reference uses equal the engine's parameter count
-    report = cnncalc.analyze(EXAMPLES / "mobilenet_v2.yaml", input=(3, 32, 32))
-    used = sum(int(np.prod(shape)) for row in report.layers for shape in row.param_shapes.values())
-    assert used == report.totals.params == 3_504_872
+WEIGHTED = """
+input: [4, 6, 6]
+layers:
+  - Conv2d: {out_channels: 6, kernel_size: 3, padding: 1, groups: 2}
+  - BatchNorm2d
+  - PReLU: {num_parameters: 6}
+  - ConvTranspose2d: {out_channels: 4, kernel_size: 2, stride: 2}
+  - GroupNorm: {num_groups: 2}
+  - LayerNorm: {normalized_shape: [12]}
+  - Flatten
+  - Linear: {out_features: 5}
+"""
+
+
+def test_references_use_exactly_the_counted_weights():
+    """Each reference needs every weight the engine counts, and uses all of it.
+
+    Without a weight it cannot run; changing any one weight element changes its output.
+    So the weight elements the numpy reference consumes are the engine's parameter count.
+    """
+    from cnncalc.engine import evaluate, plan
+    from cnncalc.reference.run import make_weights
+    the_plan = plan(cnncalc.loads(WEIGHTED))
+    report = evaluate(the_plan, dtype="float64")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(report.input_shape)
+    checked = 0
+    outputs = []
+    for planned, row in zip(the_plan.layers, report.layers):
+        inputs = [x if slot == -1 else outputs[slot] for slot in planned.input_slots]
+        weights = make_weights({**row.param_shapes, **row.buffer_shapes}, rng, np.float64)
+        reference = planned.layer_type.reference
+        base = reference(planned.cfg, weights, inputs)
+        outputs.append(base)
+        for name, shape in row.param_shapes.items():
+            with pytest.raises((KeyError, ValueError, TypeError)):
+                reference(planned.cfg, {k: v for k, v in weights.items() if k != name}, inputs)
+            for index in np.ndindex(*shape):
+                nudged = {**weights, name: weights[name].copy()}
+                nudged[name][index] += 1.0
+                assert not np.allclose(reference(planned.cfg, nudged, inputs), base), (row.name, name, index)
+                checked += 1
+    assert checked == report.totals.params > 0
