@@ -448,6 +448,7 @@ class _Plan:
     fits: list[bool]         # the base element's analytic field lies inside the input (with a margin)
     extra: list[int]         # further elements base + 1 .. base + extra also fit, per axis
     capped: list[bool]       # the true period exceeds MAX_PERIOD: phases are sampled, not all probed
+    inside: list[bool]       # the probed elements' analytic fields lie inside the input (no margin)
 
     def complete(self) -> bool:
         return all(self.fits) and all(e >= p for e, p in zip(self.extra, self.periods))
@@ -467,7 +468,7 @@ def _place(con: Concrete, position: int) -> _Plan:
     out = row.output_shape[-axes:]
     true_periods = _periods(con, position, axes)
     periods = [min(p, MAX_PERIOD) for p in true_periods]
-    base, fits, extra = [], [], []
+    base, fits, extra, inside = [], [], [], []
     for axis in range(axes):
         r, s, c = _frac(f.size[axis]), _frac(f.jump[axis]), _frac(f.start[axis])
         length, n, period = dims[axis], out[axis], periods[axis]
@@ -489,7 +490,9 @@ def _place(con: Concrete, position: int) -> _Plan:
         base.append(chosen[0])
         fits.append(chosen[1])
         extra.append(chosen[2])
-    return _Plan(position, base, periods, fits, extra, [p > MAX_PERIOD for p in true_periods])
+        first, last = chosen[0], chosen[0] + chosen[2]
+        inside.append(c + first * s - half >= 0 and c + last * s + half <= length - 1)
+    return _Plan(position, base, periods, fits, extra, [p > MAX_PERIOD for p in true_periods], inside)
 
 
 def _need(con: Concrete, position: int) -> list[int]:
@@ -747,7 +750,9 @@ def _probe(con: Concrete, target: str, plan: _Plan, y, x_base) -> FieldCheck:
         start = centre0 - base[axis] * step
         if plan.capped[axis]:
             jump = start = None          # the probed elements are not a whole period
-        check.size.append(size if plan.fits[axis] or not cut else None)
+        if cut and not plan.fits[axis] and not plan.inside[axis]:
+            size = jump = start = None   # the field runs past the largest input's border: nothing is measured
+        check.size.append(size)
         check.jump.append(jump)
         check.start.append(start)
         check.period.append(period)

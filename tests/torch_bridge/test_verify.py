@@ -220,3 +220,26 @@ def test_cli_verify_on_cuda_all_examples(example):
                                        "--format", "json"])
     assert result.exit_code == 0, result.output
     assert all(d["ok"] and d["device"].startswith("cuda") for d in json.loads(result.stdout))
+
+
+def test_a_field_cut_by_the_border_is_not_compared():
+    """Adaptive pooling's bins follow the input size, so verify cannot enlarge the input
+    until the field fits; a field the border cuts is 'not compared', never a mismatch,
+    while every layer before it is still measured exactly."""
+    text = """
+input: [1, 20, 20]
+layers:
+  - Upsample: {scale_factor: 1.5, mode: bilinear}
+  - Conv2d: {out_channels: 1, kernel_size: 3}
+  - ConvTranspose2d: {out_channels: 1, kernel_size: 3, stride: 3}
+  - Conv2d: {out_channels: 1, kernel_size: 5, dilation: 2}
+  - AdaptiveAvgPool2d: {output_size: 7}
+  - Conv2d: {out_channels: 1, kernel_size: 3}
+"""
+    from cnncalc.torch_bridge.verify import verify
+    layers = ["upsample_0", "conv2d_1", "convtranspose2d_2", "conv2d_3", "adaptiveavgpool2d_4", "conv2d_5"]
+    result = verify(text, device="cpu", field_layers=layers)
+    fields = {check.layer: check.ok for check in result.checks if check.kind == "field"}
+    assert [fields[name] for name in layers[:4]] == [True] * 4          # measured and equal
+    assert fields["adaptiveavgpool2d_4"] is None and fields["conv2d_5"] is None   # cut: shown, not compared
+    assert result.ok
