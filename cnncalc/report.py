@@ -138,6 +138,11 @@ class Report:
     scope_types: Mapping[str, str] = field(default_factory=dict)   # block instance path -> block name
     source: str = "<string>"
     input_shape: tuple = ()                                        # with the batch
+    # filled only when asked for: the explained layer's formula lines and field map
+    # (cnncalc explain), and the conditions symbolic sizes must meet (cnncalc sizes)
+    explanation: tuple = ()
+    explained_step: Any = None
+    constraints: tuple = ()
 
     def layer(self, name: str) -> LayerRow:
         """The row of layer ``name``; ArgumentError with a suggestion when unknown."""

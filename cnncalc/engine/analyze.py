@@ -178,12 +178,9 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
         name=network.name, input=tuple(dims), batch=batch, dtype=dtype, layers=Layers(rows),
         totals=report_totals, output_shape=shapes[-1], receptive_field=fields[-1], symbols=symbols,
         scope_types=network.scope_types, source=network.source, input_shape=input_shape,
+        explanation=tuple(explanation), explained_step=explained_step,
+        constraints=tuple(context.constraints) if symbols else (),
     )
-    if explain is not None:
-        object.__setattr__(report, "explanation", explanation)
-        object.__setattr__(report, "explained_step", explained_step)
-    if symbols:
-        object.__setattr__(report, "constraints", tuple(context.constraints))
     return report
 
 
