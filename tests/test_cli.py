@@ -118,3 +118,43 @@ def test_core_commands_import_neither_torch_numpy_nor_sympy(args):
     modules = _imported_modules(args)
     assert "cnncalc.engine.analyze" in modules                 # it really ran
     assert not {"torch", "numpy", "sympy", "matplotlib"} & modules
+
+
+def _core_distributions() -> set[str]:
+    """cnncalc's core requirements (no extras) and everything they require, by distribution name."""
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    def name(requirement: str) -> str:
+        return re.split(r"[ ;<>=!~\[(]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+    pending = [name(r) for r in requires("cnncalc") or [] if "extra ==" not in r]
+    seen: set[str] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            pending += [name(r) for r in requires(current) or [] if "extra ==" not in r]
+        except PackageNotFoundError:
+            pass
+    return seen
+
+
+@pytest.mark.parametrize("args", [["summarize", str(EXAMPLES / "fcn.yaml")],
+                                  ["sizes", str(EXAMPLES / "unet.yaml"), "--limit", "64"],
+                                  ["check", str(EXAMPLES / "fcn.yaml"), "--max-params", "1M"]])
+def test_core_commands_need_only_core_dependencies(args):
+    """`pip install .` alone must run them: every third-party module they import is a core requirement's."""
+    from importlib.metadata import packages_distributions
+    owners = packages_distributions()
+    allowed = _core_distributions()
+    stdlib = set(sys.stdlib_module_names)
+    bare = subprocess.run([sys.executable, "-c", "import sys; print(' '.join(sys.modules))"],
+                          capture_output=True, text=True).stdout.split()   # what site start-up imports anyway
+    imported = {m.split(".")[0] for m in _imported_modules(args)} - stdlib - {"cnncalc"} - \
+        {m.split(".")[0] for m in bare}
+    outside = {m for m in imported if m in owners
+               and not {d.lower().replace("_", "-") for d in owners[m]} & allowed}
+    assert not outside, f"imported but not a core dependency: {sorted(outside)}"
