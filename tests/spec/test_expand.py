@@ -843,8 +843,10 @@ def test_aliased_blocks_cannot_multiply_layers():
 
 
 def test_deep_nesting_through_the_loader():
+    # Our own depth bound (100) or the parser's (PyYAML >= 6.0.4 refuses past ~1000 flow levels,
+    # before our event scan sees them): either way one located error, not a crash.
     err = _fast_error("input: [3, 8, 8]\nlayers:\n  - ReLU: {name: " + "[" * 50000 + "]" * 50000 + "}\n")
-    assert "nested more than 100 levels" in err.message
+    assert err.exit_code == 2 and err.loc is not None and err.loc.line == 3 and err.loc.col > 1
 
 
 def test_oversized_text():
