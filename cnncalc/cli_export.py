@@ -1,0 +1,50 @@
+"""`cnncalc export`: readable source for an architecture."""
+
+from __future__ import annotations
+
+import click
+
+from .errors import CnnCalcError
+
+
+def register(main: click.Group) -> None:
+    main.add_command(export)
+
+
+@click.command()
+@click.argument("file")
+@click.option("--to", "target", type=click.Choice(["torch"]), default="torch", show_default=True,
+              help="The framework to write source for.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file (default: standard output).")
+@click.option("--input", "input_text", metavar="C,H,W", help="Replace the file's input shape (batch excluded).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=SIZE", help="Give symbolic input sizes values.")
+@click.option("--batch", type=click.IntRange(1, 2**20), default=None, help="Batch of the example input in the source.")
+@click.option("--class-name", default=None, help="Name of the generated nn.Module class (default: from the network's name).")
+def export(file, target, output, input_text, sets, batch, class_name):
+    """Write readable, runnable PyTorch source for an architecture.
+
+    One nn.Module class: __init__ builds every layer with torch.nn
+    constructors and keyword arguments, forward() follows the file's graph
+    (merges as torch.add / torch.mul / torch.cat). Layers keep the file's
+    names, so the module loads a state_dict of cnncalc.to_torch's model.
+
+    \b
+    Examples:
+      cnncalc export examples/resnet50.yaml --to torch -o resnet50.py
+      cnncalc export examples/fcn.yaml --set H=512,W=512
+    """
+    from .cli import parse_input, parse_sets
+    from .torch_bridge import export_torch, require_torch
+    require_torch("cnncalc export")
+    source = export_torch(file, input=parse_input(input_text), sizes=parse_sets(sets), batch=batch,
+                          class_name=class_name)
+    if output is None:
+        click.echo(source, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(source)
+    except OSError as err:
+        raise CnnCalcError(f"cannot write {output}: {err.strerror}") from None
+    click.echo(f"wrote {output}", err=True)
