@@ -2,7 +2,10 @@
 
 Names are scoped: a block's layers are local to it and reported by path
 (``basic_4.bn2``; ``.0``, ``.1`` for repeats). An unnamed layer is called by
-its lower-case type and its index in its scope (``conv2d_0``, ``basic_4``).
+its lower-case type and its index in its scope (``conv2d_0``, ``basic_4``);
+in a scope marked ``sequential: true`` it is called by its position instead,
+counted as ``nn.Sequential(*children)`` numbers its children (``layer1.0``),
+the copies of an unnamed ``repeat`` taking consecutive positions.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from .model import DTYPE_BYTES, INPUT, LayerSpec, NetworkSpec
 from .yaml_source import YMap, YNode, YScalar, YSeq, parse_yaml, plain
 from .._gc import gc_paused
 
-TOP_KEYS = ("name", "input", "batch", "dtype", "blocks", "layers", "budget", "description")
+TOP_KEYS = ("name", "input", "batch", "dtype", "blocks", "layers", "sequential", "budget", "description")
+BLOCK_KEYS = ("params", "layers", "sequential", "description")
 META_KEYS = ("name", "from", "repeat", "frozen")
 MAX_LAYERS = 100_000
 MAX_REPEAT = 10_000
@@ -76,6 +80,7 @@ class _Block:
     params: tuple[tuple[str, Any, Loc], ...]   # name, default (REQUIRED_PARAM) , loc
     layers: YSeq
     loc: Loc
+    sequential: bool = False                   # unnamed children are named by position (nn.Sequential)
 
 
 _REQUIRED_PARAM = object()
@@ -122,7 +127,7 @@ class _Expander:
             raise SpecError("'layers' must be a non-empty list of layers", loc=layers_node.loc)
         self._check_size(layers_node)
         self._scope(layers_node, prefix="", scope_input=INPUT, params={}, scopes=(), frozen=False,
-                    stack=(), where="layers")
+                    stack=(), where="layers", sequential=_sequential(root.get("sequential"), "the top level"))
         return NetworkSpec(
             name=name, input=input_shape, layers=tuple(self.layers), batch=batch, dtype=dtype,
             source=self.filename, budget=root.get("budget"), input_loc=input_node.loc,
@@ -154,10 +159,10 @@ class _Expander:
                 raise SpecError(f"block {name!r} must be a mapping with 'layers' (and optional 'params')",
                                 loc=body.loc)
             for bkey, _ in body.items:
-                if bkey.value not in ("params", "layers", "description"):
+                if bkey.value not in BLOCK_KEYS:
                     raise SpecError(f"unknown key {bkey.value!r} in block {name!r}", loc=bkey.loc,
-                                    hint=did_you_mean(str(bkey.value), ("params", "layers"))
-                                    or "a block has 'params' and 'layers'")
+                                    hint=did_you_mean(str(bkey.value), BLOCK_KEYS)
+                                    or "a block has 'params', 'layers' and optionally 'sequential'")
             params: list[tuple[str, Any, Loc]] = []
             params_node = body.get("params")
             if params_node is not None:
@@ -178,13 +183,22 @@ class _Expander:
             layers = body.get("layers")
             if not isinstance(layers, YSeq) or not layers.items:
                 raise SpecError(f"block {name!r} needs a non-empty 'layers' list", loc=(layers or body).loc)
-            self.blocks[name] = _Block(name, tuple(params), layers, key.loc)
+            self.blocks[name] = _Block(name, tuple(params), layers, key.loc,
+                                       _sequential(body.get("sequential"), f"block {name!r}"))
 
     # -- a scope: the top-level list or one block instance's body ----------
     def _scope(self, items: YSeq, prefix: str, scope_input: str, params: dict[str, Any],
-               scopes: tuple[str, ...], frozen: bool, stack: tuple[str, ...], where: str) -> str:
+               scopes: tuple[str, ...], frozen: bool, stack: tuple[str, ...], where: str,
+               sequential: bool = False) -> str:
+        """Expand one list of layers; return the path of its last layer's output.
+
+        With ``sequential`` an unnamed child is named by its position, as
+        ``nn.Sequential`` numbers its children: every child takes one
+        position, and an unnamed ``repeat: n`` takes n of them, one per copy.
+        """
         local: dict[str, str] = {}
         history: list[str] = []
+        position = 0                               # the next child's position (sequential scopes)
         # names the file gives: an automatic name (relu_1) must not take one of them
         given = {value.get("name").value for item in items.items if isinstance(item, YMap) and len(item.items) == 1
                  for value in (item.items[0][1],)
@@ -217,7 +231,10 @@ class _Expander:
                                     or "layer types are torch.nn class names (Conv2d, ReLU, ...) or blocks defined under 'blocks'")
             canonical = block.name if block else layer_type.name
             name = args.pop("name", None)
-            if name is None:
+            positional = sequential and name is None
+            if positional:
+                name = str(position)
+            elif name is None:
                 name = f"{canonical.lower()}_{index}" if layer_type else f"{canonical}_{index}"
                 suffix = 1
                 while name in given or name in local:
@@ -255,9 +272,14 @@ class _Expander:
                 raise SpecError(f"{canonical} merges two or more tensors; give them as 'from: [a, b]'",
                                 loc=type_loc, path=path, layer_type=canonical)
             current = sources
+            grouped = repeat > 1 and not positional  # named copies live under the item's name: path.0, path.1
             for copy in range(repeat):
-                copy_path = f"{path}.{copy}" if repeat > 1 else path
-                group = scopes + ((path,) if repeat > 1 else ())
+                if positional:
+                    copy_name = str(position + copy)
+                    copy_path, group = prefix + copy_name, scopes
+                else:
+                    copy_path = f"{path}.{copy}" if grouped else path
+                    group = scopes + ((path,) if grouped else ())
                 if block is not None:
                     output = self._instance(block, args, arg_locs, type_loc, copy_path, current[0], group,
                                             layer_frozen, stack, item_where, key_locs)
@@ -270,10 +292,15 @@ class _Expander:
                         frozen=layer_frozen, scopes=group,
                     ))
                     output = copy_path
+                if positional:
+                    local[copy_name] = output
                 current = (output,)
-            if repeat > 1:
+            position += repeat if positional else 1
+            if grouped:
                 self.scope_types[path] = f"{canonical} ×{repeat}"
-            local[name] = current[0]
+                local[name] = current[0]
+            elif not positional:
+                local[name] = current[0]
             history.append(current[0])
         return history[-1]
 
@@ -307,7 +334,7 @@ class _Expander:
         self.scope_types[path] = block.name
         return self._scope(block.layers, prefix=path + ".", scope_input=source, params=values,
                            scopes=scopes + (path,), frozen=frozen, stack=stack + (block.name,),
-                           where=f"blocks.{block.name}.layers")
+                           where=f"blocks.{block.name}.layers", sequential=block.sequential)
 
     # -- the layer count, before expanding -----------------------------------
     def _check_size(self, layers_node: YSeq) -> None:
@@ -402,8 +429,10 @@ class _Expander:
                 raise SpecError(f"'from' takes names or negative indices, found {ref!r}", loc=loc)
             if isinstance(ref, int):
                 if ref >= 0:
+                    positional = str(ref) in local
                     raise SpecError(f"'from' index must be negative (-1 is the previous layer), found {ref}",
-                                    loc=loc)
+                                    loc=loc, hint=f"to take the child named {ref}, quote the name: from: \"{ref}\""
+                                    if positional else None)
                 back = -ref
                 if back <= len(history):
                     resolved.append(history[-back])
@@ -454,6 +483,17 @@ class _Expander:
         except expr.ExprError as err:
             raise SpecError(str(err), loc=node.loc,
                             hint=unknown_hint(err.unknown) if err.unknown else None) from None
+
+
+def _sequential(node: YNode | None, where: str) -> bool:
+    """The value of a 'sequential' key: true or false (absent: false)."""
+    if node is None:
+        return False
+    value = node.value if isinstance(node, YScalar) else None
+    if not isinstance(value, bool):
+        raise SpecError(f"'sequential' of {where} must be true or false, found {_show(node)}", loc=node.loc,
+                        hint="sequential: true names unnamed children by position (0, 1, ...) as nn.Sequential does")
+    return value
 
 
 def parse_input(node: YNode) -> tuple[Any, ...]:
