@@ -35,10 +35,9 @@ def export(file, target, output, input_text, sets, batch, class_name):
       cnncalc export examples/fcn.yaml --set H=512,W=512
     """
     from .cli import parse_input, parse_sets
-    from .torch_bridge import export_torch, require_torch
-    require_torch("cnncalc export")
-    source = export_torch(file, input=parse_input(input_text), sizes=parse_sets(sets), batch=batch,
-                          class_name=class_name)
+    from .torch_bridge.export import export_source      # writes text only: no torch needed
+    source = export_source(file, input=parse_input(input_text), sizes=parse_sets(sets), batch=batch,
+                           class_name=class_name)
     if output is None:
         click.echo(source, nl=False)
         return
