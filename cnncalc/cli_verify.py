@@ -35,7 +35,10 @@ def register(main: click.Group) -> None:
 @click.option("--field-layer", "field_layers", multiple=True, metavar="LAYER",
               help="Measure the field of this layer (repeatable) instead of a sample.")
 @click.option("--all", "every", is_flag=True, help="List every layer's checks, not only the failing ones.")
-def verify(files, device, batch, input_text, sets, fmt, fields, no_fields, field_layers, every):
+@click.option("--max-memory", metavar="SIZE", default=None,
+              help="Refuse a run whose estimated memory (parameters, activations, the field check's float64 "
+                   "pass) exceeds SIZE, e.g. 16GiB. [default: min(8 GiB, half the available RAM)]")
+def verify(files, device, batch, input_text, sets, fmt, fields, no_fields, field_layers, every, max_memory):
     """Build the torch model, run it once and compare with the analytic report.
 
     Compares every layer's output shape (merges included), parameters,
@@ -49,15 +52,23 @@ def verify(files, device, batch, input_text, sets, fmt, fields, no_fields, field
       cnncalc verify examples/resnet18.yaml --device cpu
       cnncalc verify examples/*.yaml --input 3,64,64 --format json
       cnncalc verify examples/fcn.yaml --set H=224,W=224
+      cnncalc verify examples/vgg16.yaml --batch 64 --max-memory 16GiB --no-fields
+      cnncalc verify examples/unet.yaml --field-layer enc2.conv2d_2 --all
+
+    Needs torch. For the CPU-only build (about 200 MB instead of several GB
+    of CUDA wheels): pip install torch --index-url
+    https://download.pytorch.org/whl/cpu, then pip install 'cnncalc[torch]'.
     """
+    from ._memlimit import resolve_limit
     from .cli import parse_input, parse_sets
     from .torch_bridge import require_torch
+    limit = resolve_limit(max_memory)
     require_torch("cnncalc verify")
     from .torch_bridge.verify import resolve_device, verify as run_verify
     dims = parse_input(input_text)
     sizes = parse_sets(sets)
     dev = resolve_device(device)
-    kwargs = dict(input=dims, sizes=sizes, batch=batch, device=dev,
+    kwargs = dict(input=dims, sizes=sizes, batch=batch, device=dev, max_memory=limit,
                   fields=None if no_fields else fields, field_layers=list(field_layers) or None)
 
     if len(files) == 1:

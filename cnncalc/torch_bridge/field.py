@@ -600,6 +600,43 @@ def _extents(mask) -> tuple[list[int | None], list[int | None]]:
     return lows, highs
 
 
+def surrogate_bytes(con: Concrete, last: int) -> list[tuple[str, int]]:
+    """What the field check's float64 pass through layers 0..``last`` will hold, in bytes.
+
+    Follows which tensors the surrogate keeps one channel wide (a broadcast
+    view: after a convolution with groups 1, and through pools, identities
+    and merges of such views) and which it materialises (grouped
+    convolutions, concat, reshapes, unknown types); a layer's output counts
+    once, its padded or summed input once more (autograd keeps both), and
+    the backward pass holds about twice the largest of them. Batch 1.
+    """
+    spatial = prod(con.report.input_shape[2:])
+    one_wide: dict[int, bool] = {-1: True}
+    kept = [8 * spatial]
+    for position in range(last + 1):
+        layer = con.plan.layers[position]
+        name, cfg = layer.layer_type.name, layer.cfg
+        base = name[:-2] if name[-2:] in ("1d", "2d", "3d") else name
+        inputs = [one_wide.get(slot, False) for slot in layer.input_slots]
+        shape = tuple(con.report.layers[position].output_shape[1:])          # batch excluded
+        if name in IDENTITY_TYPES or name == "Softmax2d":
+            one_wide[position] = all(inputs)
+            continue                                                         # the input itself
+        if base in ("Conv", "ConvTranspose"):
+            narrow = cfg.get("groups", 1) == 1 or all(inputs)
+        elif base in ("MaxPool", "AvgPool", "LPPool", "AdaptiveMaxPool") or name in PER_CHANNEL_TYPES \
+                or name.endswith(("Pad1d", "Pad2d", "Pad3d")) or name in ("add", "mul"):
+            narrow = all(inputs)
+        else:
+            narrow = False
+        one_wide[position] = narrow and len(shape) >= 2
+        elements = prod(shape)
+        if one_wide[position] and shape[0]:
+            elements //= shape[0]
+        kept.append(2 * 8 * elements)
+    return [("float64 activations", sum(kept)), ("gradients", 2 * max(kept))]
+
+
 def _surrogate(con: Concrete, device: Any) -> tuple[Any, list[str]]:
     import torch
     notes: list[str] = []
@@ -622,11 +659,21 @@ def _input(con: Concrete, device: Any):
 
 def measure_fields(net: Any = None, layers: Sequence[str] | None = None, *, count: int = 8,
                    input: Sequence[Any] | None = None, sizes: Any = None, device: Any = "cpu",
-                   con: Concrete | None = None, output: bool = True) -> FieldMeasurement:
+                   con: Concrete | None = None, output: bool = True,
+                   max_memory: int | str | None = None) -> FieldMeasurement:
     """Measure the receptive fields of ``layers`` (default: a sample of
     ``count`` inner layers + the last non-global one) and, when ``output``
-    and the output's field is global, of the output."""
+    and the output's field is global, of the output. Each pass is estimated
+    first (:func:`surrogate_bytes`) and refused above ``max_memory``
+    (default min(8 GiB, half the available RAM))."""
     import torch
+    from .._memlimit import refuse_above, resolve_limit
+    limit = resolve_limit(max_memory)
+
+    def bounded(candidate: Concrete, last: int) -> None:
+        refuse_above(f"the receptive-field check of {candidate.report.name} at input "
+                     f"{list(candidate.report.input_shape[1:])}", surrogate_bytes(candidate, last), limit,
+                     "skip it with --no-fields, measure fewer layers with --field-layer")
     if con is None:
         con = concrete(net, input=input, sizes=sizes, batch=1, what="measuring receptive fields")
     spatial_axes = len(con.report.input_shape) - 2
@@ -644,6 +691,7 @@ def measure_fields(net: Any = None, layers: Sequence[str] | None = None, *, coun
         if targets:
             big, plans, more = _enlarged(con, targets, batch_free)
             notes += more
+            bounded(big, len(big.plan.layers) - 1)
             model, approx = _surrogate(big, device)
             notes += approx
             base, x = _input(big, device)
@@ -655,6 +703,7 @@ def measure_fields(net: Any = None, layers: Sequence[str] | None = None, *, coun
             del kept, model
         last = con.report.layers[-1]
         if output and last.receptive_field.is_global:
+            bounded(con, len(con.plan.layers) - 1)
             model, approx = _surrogate(con, device)
             notes += [n for n in approx if n not in notes]
             base, x = _input(con, device)

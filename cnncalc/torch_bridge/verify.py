@@ -25,10 +25,12 @@ Importing this module needs no torch; calling :func:`verify` does.
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .._version import __version__
 from ..errors import ArgumentError, VerifyMismatch
@@ -255,22 +257,73 @@ def resolve_device(device: str | None) -> str:
 
 
 def _allocate(model: Any, device: str) -> Any:
-    """Meta-device model -> real storage on ``device``, parameters 0, statistics reset."""
+    """Meta-device model -> real storage on ``device``, parameters 0, statistics reset.
+
+    ``torch.zeros(shape)`` per tensor rather than ``Module.to_empty``: the
+    latter's ``empty_like`` of a meta tensor goes through torch's Python
+    references, whose first call imports ``torch.fx.experimental.symbolic_shapes``
+    and sympy (0.3-1 s of a 2 s run); the result is the same.
+    """
     import torch
-    model = model.to_empty(device=device)
     with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.zero_()
+        model = model._apply(lambda t: torch.zeros(t.shape, dtype=t.dtype, device=device))
         for module in model.modules():
             if hasattr(module, "reset_running_stats"):
                 module.reset_running_stats()
     return model
 
 
+@contextmanager
+def _dispatch_without_dynamo() -> Iterator[None]:
+    """FlopCounterMode, without importing torch._dynamo on its first operation.
+
+    torch wraps every TorchDispatchMode's ``__torch_dispatch__`` in
+    ``torch._disable_dynamo``, which imports torch._dynamo (about 1-2 s) on
+    the first call only to mark the function "not to be compiled". Nothing
+    here is compiled, so for the duration of the block the wrapper is told
+    the function is already marked (its own cache attribute, holding the
+    plain function). The counting is FlopCounterMode's own, unchanged. Where
+    dynamo is already loaded, or this torch lays things out differently,
+    nothing is changed.
+    """
+    raw = None
+    if "torch._dynamo" not in sys.modules:
+        try:
+            from torch.utils.flop_counter import _FlopCounterMode
+            raw = _FlopCounterMode.__dict__["__torch_dispatch__"].__wrapped__
+        except (ImportError, KeyError, AttributeError):
+            raw = None
+        if raw is not None and getattr(raw, _DYNAMO_CACHE, None) is not None:
+            raw = None
+    if raw is not None:
+        setattr(raw, _DYNAMO_CACHE, raw)
+    try:
+        yield
+    finally:
+        if raw is not None and raw.__dict__.get(_DYNAMO_CACHE) is raw:
+            delattr(raw, _DYNAMO_CACHE)
+
+
+_DYNAMO_CACHE = "__dynamo_disable"      # torch/_compile.py caches dynamo.disable(fn) here
+
+
+def forward_memory(report: Any) -> list[tuple[str, int]]:
+    """What the float32 forward pass will hold, from the analytic report, in bytes:
+    parameters, buffers (counted at 8 bytes: num_batches_tracked is int64), the
+    peak of live activations (the model frees each tensor after its last
+    reader) and one layer's output again as the kernels' workspace."""
+    from ..spec.model import DTYPE_BYTES
+    scale = 4 / DTYPE_BYTES[report.dtype.removeprefix("torch.")]      # the report's dtype -> float32
+    totals = report.totals
+    largest = max((row.activation_bytes for row in report.layers), default=0)
+    return [("parameters", 4 * totals.params), ("buffers", 8 * totals.buffers),
+            ("activations", int(totals.peak_activation_bytes * scale)), ("workspace", int(largest * scale))]
+
+
 def verify(net: Any, *, input: Sequence[Any] | None = None, sizes: Mapping[str, int] | None = None,
            batch: int | None = None, device: str | None = "auto", fields: int | None = 8,
            field_layers: Sequence[str] | None = None,
-           progress: Callable[[str], None] | None = None) -> VerifyResult:
+           progress: Callable[[str], None] | None = None, max_memory: int | str | None = None) -> VerifyResult:
     """Build the torch model of ``net``, run it once and compare with the analytic report.
 
     ``fields``: how many inner layers to sample for the receptive-field check
@@ -278,7 +331,12 @@ def verify(net: Any, *, input: Sequence[Any] | None = None, sizes: Mapping[str, 
     None or a negative number skips the field check. ``field_layers`` names
     the layers to measure instead. Returns a :class:`VerifyResult`; call
     ``raise_for_mismatch()`` for a :class:`cnncalc.VerifyMismatch`.
+    ``max_memory`` (bytes, or ``"16GiB"``; default min(8 GiB, half the
+    available RAM)): the forward pass and the field check are estimated from
+    the analytic report first and refused above it (ArgumentError, exit 2).
     """
+    from .._memlimit import refuse_above, resolve_limit
+    limit = resolve_limit(max_memory)
     from . import require_torch
     torch = require_torch("cnncalc verify")
     from torch.utils.flop_counter import FlopCounterMode
@@ -292,6 +350,8 @@ def verify(net: Any, *, input: Sequence[Any] | None = None, sizes: Mapping[str, 
     con = concrete(net, input=input, sizes=sizes, batch=batch, what="cnncalc verify")
     report = con.report
     timings["analyze"] = time.perf_counter() - started
+    refuse_above(f"cnncalc verify of {report.name} at input {list(report.input_shape)}", forward_memory(report),
+                 limit, "use a smaller --batch or --input")
 
     say("build")
     started = time.perf_counter()
@@ -319,7 +379,7 @@ def verify(net: Any, *, input: Sequence[Any] | None = None, sizes: Mapping[str, 
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            with counter:
+            with _dispatch_without_dynamo(), counter:
                 out = model(x)
             if dev.startswith("cuda"):
                 torch.cuda.synchronize()
@@ -379,16 +439,16 @@ def verify(net: Any, *, input: Sequence[Any] | None = None, sizes: Mapping[str, 
     if field_layers is not None or (fields is not None and fields >= 0):
         say("fields")
         started = time.perf_counter()
-        _field_checks(result, con, dev, fields if fields is not None else 8, field_layers)
+        _field_checks(result, con, dev, fields if fields is not None else 8, field_layers, limit)
         timings["fields"] = time.perf_counter() - started
     result.timings = timings
     return result
 
 
 def _field_checks(result: VerifyResult, con: Any, device: str, count: int,
-                  layers: Sequence[str] | None) -> None:
+                  layers: Sequence[str] | None, max_memory: int | None = None) -> None:
     from .field import measure_fields
-    measurement = measure_fields(layers=layers, count=count, device=device, con=con)
+    measurement = measure_fields(layers=layers, count=count, device=device, con=con, max_memory=max_memory)
     result.notes.extend(measurement.notes)
     for fc in measurement.checks:
         result.field_inputs.append(fc.input)
