@@ -1,0 +1,148 @@
+"""Examples that mirror a torchvision model have its module names.
+
+The truth is torchvision's own ``model.state_dict()`` (``weights=None``), its
+keys and shapes dumped by tests/data/torchvision/make_keys.py into one JSON
+file per model. For each such example, ``cnncalc.to_torch(example)`` must have
+exactly those keys with those shapes, and a state dict shaped like
+torchvision's (what its pretrained weights are) must load with
+``strict=True``. Where torchvision itself is importable (it is not a cnncalc
+dependency), its freshly built models also load into ours and give the same
+outputs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import cnncalc
+from tests.conftest import DATA, EXAMPLES
+
+torch = pytest.importorskip("torch")
+
+TORCHVISION_DATA = DATA / "torchvision"
+MIRRORED = sorted(path.stem for path in TORCHVISION_DATA.glob("*.json"))
+# an example's header says which torchvision builder it mirrors
+MIRRORS = re.compile(r"torchvision\.models\.(\w+)")
+
+
+def torchvision_shapes(name: str) -> dict[str, list[int]]:
+    """torchvision's ``{state_dict key: shape}`` for model ``name``, in its order."""
+    return json.loads((TORCHVISION_DATA / f"{name}.json").read_text())["state_dict"]
+
+
+def shapes_of(state_dict) -> dict[str, list[int]]:
+    return {key: list(tensor.shape) for key, tensor in state_dict.items()}
+
+
+def random_state_dict(shapes: dict[str, list[int]], seed: int = 0) -> dict[str, "torch.Tensor"]:
+    """Random tensors shaped as torchvision's state dict (BatchNorm's counter an integer)."""
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, shape in shapes.items():
+        if key.endswith("num_batches_tracked"):
+            state[key] = torch.randint(1, 1000, shape, generator=generator, dtype=torch.long)
+        elif key.endswith("running_var"):
+            state[key] = torch.rand(shape, generator=generator) + 0.5    # a variance is positive
+        else:
+            state[key] = torch.randn(shape, generator=generator)
+    return state
+
+
+def test_every_example_that_mirrors_torchvision_has_its_keys():
+    """An example whose header says "torchvision.models.X" is X.yaml and has tests/data/torchvision/X.json."""
+    mirrors = {}
+    for path in EXAMPLES.glob("*.yaml"):
+        header = "".join(line for line in path.read_text().splitlines(keepends=True) if line.startswith("#"))
+        if models := set(MIRRORS.findall(header)):
+            mirrors[path.stem] = models
+    assert all(models == {stem} for stem, models in mirrors.items()), mirrors
+    assert sorted(mirrors) == MIRRORED == ["alexnet", "mobilenet_v2", "resnet18", "resnet50", "vgg16"]
+
+
+@pytest.mark.parametrize("name", MIRRORED)
+def test_state_dict_keys_and_shapes_are_torchvisions(name):
+    model = cnncalc.to_torch(EXAMPLES / f"{name}.yaml", device="meta")
+    expected = torchvision_shapes(name)
+    found = shapes_of(model.state_dict())
+    missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    assert not missing and not extra, f"missing {missing[:5]}, not in torchvision {extra[:5]}"
+    assert found == expected
+    assert list(found) == list(expected)      # and in torchvision's registration order
+
+
+@pytest.mark.parametrize("name", MIRRORED)
+def test_torchvision_shaped_weights_load_strictly(name):
+    model = cnncalc.to_torch(EXAMPLES / f"{name}.yaml")
+    weights = random_state_dict(torchvision_shapes(name))
+    result = model.load_state_dict(weights, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    loaded = model.state_dict()
+    assert all(torch.equal(loaded[key], value) for key, value in weights.items())
+
+
+def test_a_renamed_layer_fails_the_strict_load():
+    """The load above is a real check: one key off and strict loading refuses."""
+    model = cnncalc.to_torch(EXAMPLES / "resnet18.yaml")
+    weights = random_state_dict({key: shape for key, shape in torchvision_shapes("resnet18").items()
+                                 if not key.startswith("layer2.0.downsample.")})
+    weights["layer2.0.downsample_conv.weight"] = torch.zeros(128, 64, 1, 1)
+    with pytest.raises(RuntimeError, match="downsample"):
+        model.load_state_dict(weights, strict=True)
+
+
+# --------------------------------------------------------------------------
+# Against torchvision itself, where it can be imported
+# --------------------------------------------------------------------------
+
+def load_make_keys() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("torchvision_make_keys", TORCHVISION_DATA / "make_keys.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@lru_cache(maxsize=1)
+def torchvision_or_reason() -> tuple[ModuleType | None, str]:
+    """(torchvision, "") or (None, why it cannot be imported)."""
+    try:
+        return load_make_keys().import_torchvision(), ""
+    except Exception as err:  # ImportError, or a build that does not match this torch
+        return None, f"torchvision is not importable ({type(err).__name__}: {err}); " \
+                     f"see tests/data/torchvision/make_keys.py for how to install it beside torch"
+
+
+@pytest.fixture
+def torchvision_models():
+    torchvision, reason = torchvision_or_reason()
+    if torchvision is None:
+        pytest.skip(reason)
+    import torchvision.models
+    return torchvision.models
+
+
+@pytest.mark.parametrize("name", MIRRORED)
+def test_real_torchvision_weights_give_the_same_outputs(name, torchvision_models):
+    """torchvision's model loads into ours strictly and both compute the same function."""
+    torch.manual_seed(0)
+    reference = getattr(torchvision_models, name)(weights=None).eval()
+    # the committed keys are still what this torchvision builds
+    assert shapes_of(reference.state_dict()) == torchvision_shapes(name)
+    with torch.no_grad():          # BatchNorm statistics that are not 0 and 1
+        for module in reference.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 1.5)
+    model = cnncalc.to_torch(EXAMPLES / f"{name}.yaml").eval()
+    model.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected, found = reference(x), model(x)
+    assert found.shape == expected.shape == (2, 1000)
+    torch.testing.assert_close(found, expected, rtol=1e-4, atol=1e-4)
