@@ -84,7 +84,7 @@ SCOPE_ATTRIBUTES = _NN_MODULE_ATTRIBUTES | _OBJECT_ATTRIBUTES | _SCOPE_EXTRA
 MODEL_ATTRIBUTES = _NN_MODULE_ATTRIBUTES | _OBJECT_ATTRIBUTES | _MODEL_EXTRA
 
 # Names the generated module binds or uses at module level: a class name must not shadow them.
-_MODULE_GLOBALS = frozenset({"torch", "nn", "math", "Scope", "self", "x", "input_", "model", "out"})
+_MODULE_GLOBALS = frozenset({"torch", "nn", "F", "math", "Scope", "self", "x", "input_", "model", "out"})
 
 
 # --------------------------------------------------------------------------
