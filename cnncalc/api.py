@@ -1,4 +1,9 @@
-"""The Python API: load, loads, analyze, explain."""
+"""The Python API: load, loads, analyze, explain.
+
+Every keyword argument is checked by cnncalc.overrides before any work is
+done (the command line's flags go through the same checks), so a bad value
+is one ArgumentError naming the keyword, never a TypeError from deep inside.
+"""
 
 from __future__ import annotations
 
@@ -6,59 +11,90 @@ import os
 from typing import Any, Mapping, Sequence, Union
 
 from .errors import ArgumentError
+from .overrides import Overrides, check_overrides, describe
 from .report import Report
 from .spec.model import NetworkSpec
 
 NetLike = Union[NetworkSpec, str, "os.PathLike[str]"]
+MAX_SOURCE_BYTES = 4 * 2**20        # an architecture file, from a path or standard input
 
 
 def load(path: str | os.PathLike) -> NetworkSpec:
-    """Read and expand an architecture file (``-`` reads standard input)."""
+    """Read and expand an architecture file (``-`` reads standard input, at most 4 MiB of it)."""
     from .spec.expand import load_bytes, load_path
-    if str(path) == "-":
-        import sys
-        stream = getattr(sys.stdin, "buffer", None)
-        data = stream.read(4 * 2**20 + 1) if stream is not None else sys.stdin.read().encode("utf-8", "replace")
-        return load_bytes(data, "<stdin>")
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise ArgumentError(f"expected the path of an architecture file, found {describe(path)}")
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        raise ArgumentError(f"expected the path of an architecture file, found {describe(text)}")
+    if text == "-":
+        return load_bytes(_read_stdin(), "<stdin>")
+    if "\0" in text:
+        raise ArgumentError(f"the path {describe(text)} holds a NUL character; no file can have that name")
     return load_path(path)
 
 
+def _read_stdin() -> bytes:
+    """Standard input, bounded: a larger stream is an error before it fills memory."""
+    import sys
+    from ._files import read_stream_limited
+    from .errors import SpecError
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is not None:
+        return read_stream_limited(stream, MAX_SOURCE_BYTES, "standard input", error=SpecError)
+    text = sys.stdin.read(MAX_SOURCE_BYTES + 1)            # a text stream (tests, notebooks)
+    if len(text) > MAX_SOURCE_BYTES:
+        raise SpecError(f"standard input is more than {MAX_SOURCE_BYTES:,} characters")
+    return text.encode("utf-8", "replace")
+
+
 def loads(text: str, filename: str = "<string>") -> NetworkSpec:
-    """Expand an architecture given as YAML text."""
-    from .spec.expand import load_text
+    """Expand an architecture given as YAML text (``bytes`` are decoded as UTF-8)."""
+    from .spec.expand import load_bytes, load_text
+    if not isinstance(filename, str):
+        raise ArgumentError(f"filename= expected a string, found {describe(filename)}")
+    if isinstance(text, (bytes, bytearray)):
+        return load_bytes(bytes(text), filename)
+    if not isinstance(text, str):
+        raise ArgumentError(f"expected YAML text, found {describe(text)}")
+    if len(text) > MAX_SOURCE_BYTES:
+        from .errors import Loc, SpecError
+        raise SpecError(f"the text is {len(text):,} characters; architecture files are limited to 4 MiB",
+                        loc=Loc(filename, 1, 1))
     return load_text(text, filename)
 
 
 def as_network(net: NetLike) -> NetworkSpec:
+    """A loaded network from a network, a path, or YAML text (a string holding a newline)."""
     if isinstance(net, NetworkSpec):
         return net
     if isinstance(net, (str, os.PathLike)):
-        text = str(net)
-        if "\n" in text:          # YAML text, not a path
+        text = os.fspath(net)
+        if isinstance(text, str) and "\n" in text:          # YAML text, not a path
             return loads(text)
         return load(net)
-    raise ArgumentError(f"expected a path, YAML text or a loaded network, found {type(net).__name__}")
+    raise ArgumentError(f"expected a path, YAML text or a loaded network, found {describe(net)}")
 
 
 def analyze(net: NetLike, *, input: Sequence[Any] | None = None, sizes: Mapping[str, int] | None = None,
             batch: int | None = None, dtype: str | None = None) -> Report:
     """Shapes, counts, memory and receptive fields of every layer, analytically.
 
-    ``input`` replaces the file's input shape (batch excluded); ``sizes``
-    gives values to symbolic sizes ({"H": 512}); ``batch`` and ``dtype``
-    override the file's.
+    ``input`` replaces the file's input shape (batch excluded; ints, and names
+    for symbolic sizes: ``[3, "H", "W"]``); ``sizes`` gives values to symbolic
+    sizes (``{"H": 512}``); ``batch`` and ``dtype`` override the file's.
+    A bad value raises :class:`cnncalc.ArgumentError`.
     """
+    overrides = check_overrides(input=input, sizes=sizes, batch=batch, dtype=dtype)
+    return analyze_checked(as_network(net), overrides)
+
+
+def analyze_checked(network: NetworkSpec, overrides: Overrides) -> Report:
+    """``analyze`` once the overrides are checked (callers that checked them already)."""
     from .engine import evaluate, plan
-    network = as_network(net)
-    _check_overrides(batch, dtype)
-    return evaluate(plan(network), input=input, sizes=sizes, batch=batch, dtype=dtype)
+    return evaluate(plan(network), **overrides.as_kwargs())
 
 
-def _check_overrides(batch: int | None, dtype: str | None) -> None:
-    from .spec.model import DTYPE_BYTES
-    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
-        raise ArgumentError(f"batch must be a positive integer, found {batch!r}")
-    if dtype is not None and dtype not in DTYPE_BYTES:
-        from .errors import did_you_mean
-        raise ArgumentError(f"unknown dtype {dtype!r}",
-                            hint=did_you_mean(dtype, DTYPE_BYTES) or f"expected one of {', '.join(DTYPE_BYTES)}")
+def _check_overrides(batch: Any, dtype: Any) -> None:
+    """Kept for callers of the older helper (torch_bridge.build): checks ``batch`` and ``dtype``."""
+    check_overrides(batch=batch, dtype=dtype)

@@ -28,14 +28,17 @@ import io
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .errors import ArgumentError, BudgetExceeded, CnnCalcError, Loc, SpecError, did_you_mean
+from .overrides import Labels, check_overrides, describe
 from .report import Report, json_value
-from .units import format_bytes, format_count, parse_bytes, parse_count
+from .text import cut, shown, visible
+from .units import MAX_DIGITS, format_bytes, format_count, parse_bytes, parse_count
 
 # -- what can be limited ---------------------------------------------------------
 
@@ -66,6 +69,7 @@ BASELINE_KEYS = ("params", "trainable_params", "macs", "flops", "param_bytes", "
                  "peak_activation_bytes", "buffers")
 _BYTE_TOTALS = {"param_bytes", "activation_bytes", "peak_activation_bytes"}
 DEFAULT_MAX_GROWTH = "5%"
+MAX_NAME_SHOWN = 120      # characters of a network name or a path in a table line or an annotation
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ class CheckResult:
         return tuple(check for check in self.checks if not check.ok)
 
     def summary(self) -> str:
-        name = self.report.name
+        name = cut(self.report.name, MAX_NAME_SHOWN)
         if not self.checks:
             return f"{name}: no limits set (add a 'budget:' section or --max-* flags)"
         if self.ok:
@@ -182,7 +186,7 @@ class CheckResult:
 
     def raise_if_exceeded(self) -> "CheckResult":
         if not self.ok:
-            error = BudgetExceeded(f"{self.report.name} exceeds its budget: "
+            error = BudgetExceeded(f"{cut(self.report.name, MAX_NAME_SHOWN)} exceeds its budget: "
                                    + ", ".join(check.name for check in self.failed),
                                    loc=next((c.loc for c in self.failed if c.loc), None),
                                    detail=self.text())
@@ -289,28 +293,43 @@ def merge_limits(file_limits: Mapping[str, Limit], overrides: Mapping[str, Limit
     return {name: merged[name] for name in LIMITS if name in merged}
 
 
+_GROWTH = re.compile(r"\s*([0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})\s*(%?)\s*\Z")
+
+
 def parse_growth(value: object, label: str = "--max-growth") -> Fraction:
-    """'5%' or 0.05 -> Fraction(1, 20). A bare number is a fraction, so it may not exceed 1 ('150%' may)."""
+    """'5%' or 0.05 -> Fraction(1, 20). A bare number is a fraction, so it may not exceed 1 ('150%' may).
+
+    Text takes ASCII digits, at most 30 before and 30 after the point (no
+    exponent: ``Fraction("1e-999999999")`` would spend minutes building 10**999999999).
+    """
+    expected = "expected a percentage such as '5%' or a fraction such as 0.05"
     if isinstance(value, Fraction):
-        number, percent = value, False
+        number, percent, text = value, False, None
     elif isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ArgumentError(f"{label}: expected a percentage such as '5%' or a fraction such as 0.05, "
-                            f"found {value!r}")
+        raise ArgumentError(f"{label}: {expected}, found {describe(value)}")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ArgumentError(f"{label} {value!r}: {expected}")
+        number, percent, text = Fraction(repr(value)), False, repr(value)     # 0.05 is 1/20, not the float's binary
+    elif isinstance(value, int):
+        if abs(value) > 10**30:
+            raise ArgumentError(f"{label}: {expected}, found {describe(value)}")
+        number, percent, text = Fraction(value), False, str(value)
     else:
-        text = repr(value) if isinstance(value, float) else str(value).strip()
-        percent = text.endswith("%")
-        try:
-            number = Fraction(text[:-1].strip() if percent else text)
-        except (ValueError, ZeroDivisionError):
-            raise ArgumentError(f"{label} {value!r}: expected a percentage such as '5%' or a fraction "
-                                f"such as 0.05") from None
+        match = _GROWTH.match(value) if len(value) <= 100 else None
+        if match is None:
+            if value.strip().startswith("-"):
+                raise ArgumentError(f"{label} {shown(value)}: growth cannot be negative")
+            raise ArgumentError(f"{label} {shown(value)}: {expected}")
+        text = match.group(1)
+        number, percent = Fraction(text), bool(match.group(2))
     if number < 0:
-        raise ArgumentError(f"{label} {value!r}: growth cannot be negative")
+        raise ArgumentError(f"{label} {describe(value)}: growth cannot be negative")
     if percent:
         return number / 100
     if number > 1:
-        raise ArgumentError(f"{label} {value!r}: a bare number is a fraction ({value} would allow "
-                            f"{number * 100}% growth)", hint=f"write '{value}%' for {value} percent, "
+        raise ArgumentError(f"{label} {describe(value)}: a bare number is a fraction ({text} would allow "
+                            f"{_growth_text(number)} growth)", hint=f"write '{text}%' for {text} percent, "
                             "or a fraction such as 0.05")
     return number
 
@@ -326,70 +345,124 @@ class Baseline:
     source: str = "<baseline>"
 
 
+MAX_BASELINE_BYTES = 64 * 2**20       # a saved report of 100,000 layers is a few MiB
+MAX_BASELINE_FILES = 10_000           # .json files read from a --baseline directory
+
+
 def load_baselines(source: Any, label: str = "--baseline") -> tuple[Baseline, ...]:
     """Baselines from a path (a `summarize --format json` report, a list of reports, a `check --format
     json` output, or a directory of such files), a report dict, a Report or a list of these."""
+    if isinstance(source, (list, tuple)):
+        out: list[Baseline] = []
+        for index, item in enumerate(source):
+            if isinstance(item, (list, tuple)):
+                raise ArgumentError(f"{label}[{index}]: expected a path, a report dict or a Report, "
+                                    f"found {describe(item)}", hint="pass one flat list of baselines")
+            out.extend(load_baselines(item, label))
+        return tuple(out)
     if isinstance(source, Report):
         return (Baseline(source.name, _baseline_totals(source.totals.to_dict(), source.name, label), label),)
     if isinstance(source, Baseline):
         return (source,)
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
+    if isinstance(source, (str, os.PathLike)) and not isinstance(source, bytes):
+        text = os.fspath(source)
+        if not isinstance(text, str) or "\0" in text:
+            raise ArgumentError(f"{label}: expected the path of a JSON report, found {describe(text)}")
+        path = Path(text)
         if path.is_dir():
-            files = sorted(path.glob("*.json"))
+            files = []
+            for file in sorted(path.glob("*.json")):
+                files.append(file)
+                if len(files) > MAX_BASELINE_FILES:
+                    raise ArgumentError(f"{label} {shown(text)}: more than {MAX_BASELINE_FILES:,} .json files")
             if not files:
-                raise ArgumentError(f"{label} {str(path)!r}: the directory holds no .json reports")
+                raise ArgumentError(f"{label} {shown(text)}: the directory holds no .json reports")
             return tuple(b for f in files for b in _load_baseline_file(f, label))
         return _load_baseline_file(path, label)
     if isinstance(source, Mapping):
         return _baselines_from_json(source, label, label)
-    if isinstance(source, (list, tuple)):
-        return tuple(b for item in source for b in load_baselines(item, label))
     raise ArgumentError(f"{label}: expected a path to a JSON report, a report dict or a Report, "
-                        f"found {type(source).__name__}")
+                        f"found {describe(source)}")
+
+
+def _bounded_int(text: str) -> int:
+    """json's parse_int: refuses more digits than any total has, before converting them."""
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise _TooManyDigits(len(text.lstrip("-")))
+    return int(text)
+
+
+class _TooManyDigits(ValueError):
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
 
 
 def _load_baseline_file(path: Path, label: str) -> tuple[Baseline, ...]:
-    where = f"{label} {str(path)!r}"
+    from ._files import read_limited
+    where = f"{label} {shown(str(path))}"
+    data = read_limited(path, MAX_BASELINE_BYTES, label, error=ArgumentError)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ArgumentError(f"{where}: cannot read it: {getattr(err, 'strerror', None) or err}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise ArgumentError(f"{where}: not UTF-8 text (byte 0x{data[err.start:err.start + 1].hex()})",
+                            loc=Loc(visible(path), line, col),
+                            hint="save a baseline with `cnncalc summarize FILE --format json > report.json`") from None
     try:
-        data = json.loads(text)
+        parsed = json.loads(text, parse_int=_bounded_int)
     except json.JSONDecodeError as err:
         raise ArgumentError(f"{where}: not valid JSON: {err.msg}",
-                            loc=Loc(str(path), err.lineno, err.colno),
+                            loc=Loc(visible(path), err.lineno, err.colno),
                             hint="save a baseline with `cnncalc summarize FILE --format json > report.json`") from None
-    return _baselines_from_json(data, where, str(path))
+    except _TooManyDigits as err:
+        raise ArgumentError(f"{where}: holds a {err.digits:,}-digit number; totals have at most {MAX_DIGITS} digits",
+                            loc=Loc(visible(path), 1, 1)) from None
+    except RecursionError:
+        raise ArgumentError(f"{where}: the JSON is nested too deeply to be a report",
+                            loc=Loc(visible(path), 1, 1),
+                            hint="save a baseline with `cnncalc summarize FILE --format json > report.json`") from None
+    return _baselines_from_json(parsed, where, str(path))
 
 
-def _baselines_from_json(data: Any, where: str, source: str) -> tuple[Baseline, ...]:
-    if isinstance(data, list):
+def _baselines_from_json(data: Any, where: str, source: str, nested: bool = False) -> tuple[Baseline, ...]:
+    if isinstance(data, list) and not nested:
         if not data:
             raise ArgumentError(f"{where}: the list of reports is empty")
-        return tuple(b for i, item in enumerate(data) for b in _baselines_from_json(item, f"{where}[{i}]", source))
+        return tuple(b for i, item in enumerate(data)
+                     for b in _baselines_from_json(item, f"{where}[{i}]", source, nested=True))
     if not isinstance(data, Mapping):
         raise ArgumentError(f"{where}: expected a JSON object (a `cnncalc summarize --format json` report), "
-                            f"found {type(data).__name__}")
-    if "files" in data and "totals" not in data:          # a `cnncalc check --format json` output
+                            f"found {_json_kind(data)}")
+    if "files" in data and "totals" not in data and not nested:     # a `cnncalc check --format json` output
         files = data["files"]
         if not isinstance(files, list) or not files:
             raise ArgumentError(f"{where}: 'files' must be a non-empty list of checked files")
         return tuple(b for i, item in enumerate(files)
-                     for b in _baselines_from_json(item, f"{where}: files[{i}]", source))
+                     for b in _baselines_from_json(item, f"{where}: files[{i}]", source, nested=True))
     if "totals" not in data:
+        keys = ", ".join(shown(key, 40) for key in list(data)[:8])
         raise ArgumentError(f"{where}: no 'totals' object; expected a `cnncalc summarize --format json` report",
-                            hint=f"found keys: {', '.join(map(str, list(data)[:8])) or 'none'}")
+                            hint=f"found keys: {keys or 'none'}")
     name = data.get("name")
     if name is not None and not isinstance(name, str):
-        raise ArgumentError(f"{where}: 'name' must be a string, found {name!r}")
+        raise ArgumentError(f"{where}: 'name' must be a string, found {_json_kind(name)}")
     return (Baseline(name, _baseline_totals(data["totals"], name, where), source),)
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, for a message: never its whole text."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return describe(value)
 
 
 def _baseline_totals(totals: Any, name: str | None, where: str) -> dict[str, int]:
     if not isinstance(totals, Mapping):
-        raise ArgumentError(f"{where}: 'totals' must be an object, found {type(totals).__name__}")
+        raise ArgumentError(f"{where}: 'totals' must be an object, found {_json_kind(totals)}")
     missing = [key for key in BASELINE_KEYS if key not in totals]
     if missing:
         raise ArgumentError(f"{where}: 'totals' lacks {', '.join(missing)}",
@@ -398,11 +471,12 @@ def _baseline_totals(totals: Any, name: str | None, where: str) -> dict[str, int
     for key in BASELINE_KEYS:
         value = totals[key]
         if isinstance(value, str):
-            raise ArgumentError(f"{where}: totals.{key} is symbolic ({value!r}); a baseline needs numbers",
+            raise ArgumentError(f"{where}: totals.{key} is symbolic ({shown(value)}); a baseline needs numbers",
                                 hint="save it with the sizes set: cnncalc summarize FILE --set H=224,W=224 "
                                      "--format json")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ArgumentError(f"{where}: totals.{key} must be a non-negative integer, found {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value >= 10**MAX_DIGITS:
+            raise ArgumentError(f"{where}: totals.{key} must be a non-negative integer of at most {MAX_DIGITS} "
+                                f"digits, found {_json_kind(value)}")
         out[key] = value
     return out
 
@@ -416,9 +490,11 @@ def pick_baseline(baselines: Sequence[Baseline], report: Report, *, only_file: b
         return matches[0]
     names = sorted({str(b.name) for b in baselines})
     if not matches:
-        raise ArgumentError(f"the baseline has no report named {report.name!r}",
-                            hint=did_you_mean(report.name, names) or f"it holds: {', '.join(names)}")
-    raise ArgumentError(f"the baseline holds {len(matches)} reports named {report.name!r}")
+        suggestion = did_you_mean(report.name, [n for n in names if len(n) <= 200]) if len(report.name) <= 200 else None
+        held = ", ".join(shown(n, 40) for n in names[:8]) + (f" and {len(names) - 8:,} more" if len(names) > 8 else "")
+        raise ArgumentError(f"the baseline has no report named {shown(report.name)}",
+                            hint=(visible(suggestion) if suggestion else None) or f"it holds: {held}")
+    raise ArgumentError(f"the baseline holds {len(matches)} reports named {shown(report.name)}")
 
 
 # -- checking -----------------------------------------------------------------------
@@ -439,7 +515,8 @@ def _symbolic_error(what: str, value: Any, report: Report, loc: Loc | None) -> A
     symbols = report.symbols or ("H", "W")
     example = ",".join(f"{s}=224" for s in symbols)
     return ArgumentError(
-        f"{what} of {report.name} is symbolic ({value}) and cannot be compared with a limit",
+        f"{what} of {cut(report.name, MAX_NAME_SHOWN)} is symbolic ({cut(value, 200)}) and cannot be compared "
+        "with a limit",
         loc=loc, hint=f"give the input sizes values: --set {example} on the command line, "
                       f"sizes={{{', '.join(repr(s) + ': 224' for s in symbols)}}} in Python")
 
@@ -496,12 +573,18 @@ def evaluate_baseline(report: Report, baseline: Baseline, max_growth: Fraction) 
 def run_checks(network: Any, limits: Mapping[str, Limit], *, baselines: Sequence[Baseline] = (),
                max_growth: Fraction = Fraction(1, 20), only_file: bool = True, input: Any = None,
                sizes: Mapping[str, int] | None = None, batch: int | None = None,
-               dtype: str | None = None) -> CheckResult:
-    """Analyze ``network`` (a NetworkSpec) and check the file's budget merged with ``limits``."""
-    from .api import analyze
+               dtype: str | None = None, labels: Labels | None = None) -> CheckResult:
+    """Analyze ``network`` (a NetworkSpec) and check the file's budget merged with ``limits``.
+
+    The overrides are checked like :func:`cnncalc.analyze`'s; ``labels`` names
+    them in messages (the flags, for the command line).
+    """
+    from .api import analyze_checked
+    from .overrides import PYTHON
+    overrides = check_overrides(input=input, sizes=sizes, batch=batch, dtype=dtype, labels=labels or PYTHON)
     file_limits = read_budget(network.budget)
     merged = merge_limits(file_limits, limits)
-    report = analyze(network, input=input, sizes=sizes, batch=batch, dtype=dtype)
+    report = analyze_checked(network, overrides)
     checks = evaluate_limits(report, merged)
     if baselines:
         checks += evaluate_baseline(report, pick_baseline(baselines, report, only_file=only_file), max_growth)
@@ -521,16 +604,20 @@ def check(net: Any, *, params: Any = None, trainable_params: Any = None, macs: A
     every axis. ``baseline`` (a saved `summarize --format json` report, its
     path, or a Report) fails a total that grew by more than ``max_growth``
     (``"5%"`` or ``0.05``). With ``strict=True`` a failed limit raises
-    :class:`cnncalc.BudgetExceeded` whose message holds the table.
+    :class:`cnncalc.BudgetExceeded` whose message holds the table. Every
+    argument is checked first: a bad one raises :class:`cnncalc.ArgumentError`.
     """
     values = {"params": params, "trainable_params": trainable_params, "macs": macs, "flops": flops,
               "param_memory": param_memory, "activation_memory": activation_memory,
               "receptive_field.min": min_rf, "receptive_field.max": max_rf}
+    if not isinstance(strict, bool):
+        raise ArgumentError(f"strict= expected True or False, found {describe(strict)}")
     limits = parse_limits(values, lambda name: f"{LIMITS[name][3]}=")
-    growth = parse_growth(max_growth, "max_growth")
-    baselines = load_baselines(baseline, "baseline") if baseline is not None else ()
+    growth = parse_growth(max_growth, "max_growth=")
+    overrides = check_overrides(input=input, sizes=sizes, batch=batch, dtype=dtype)
+    baselines = load_baselines(baseline, "baseline=") if baseline is not None else ()
     if isinstance(net, Report):
-        if any(v is not None for v in (input, sizes, batch, dtype)):
+        if any(v is not None for v in overrides.as_kwargs().values()):
             raise ArgumentError("input, sizes, batch and dtype apply when analyzing; pass a path or a network, "
                                 "not a Report")
         merged = merge_limits({}, limits)
@@ -540,8 +627,8 @@ def check(net: Any, *, params: Any = None, trainable_params: Any = None, macs: A
         result = CheckResult(net, tuple(checks), net.source)
     else:
         from .api import as_network
-        result = run_checks(as_network(net), limits, baselines=baselines, max_growth=growth, input=input,
-                            sizes=sizes, batch=batch, dtype=dtype)
+        result = run_checks(as_network(net), limits, baselines=baselines, max_growth=growth,
+                            **overrides.as_kwargs())
     if strict:
         result.raise_if_exceeded()
     return result
@@ -661,7 +748,8 @@ def source_text(check_: Check) -> str:
 def title_text(result: CheckResult) -> str:
     from .render.rows import shape_text
     report = result.report
-    return f"{report.name} — {result.source}, input {shape_text(report.input_shape)}, {report.dtype}"
+    return (f"{cut(report.name, MAX_NAME_SHOWN)} — {cut(result.source, MAX_NAME_SHOWN)}, "
+            f"input {visible(shape_text(report.input_shape))}, {report.dtype}")
 
 
 def build_table(result: CheckResult):
@@ -677,12 +765,16 @@ def build_table(result: CheckResult):
     table.add_column("Margin", justify="right", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("From", no_wrap=True)
+    from rich.markup import escape
     for c in result.checks:
+        # every cell but the status is plain text: rich markup escaped, control characters shown
         row = [c.name, limit_text(c), actual_text(c)]
         if with_delta:
             row.append(delta_text(c))
-        row += [_percent(c.margin), "[green]ok[/]" if c.ok else "[bold red]EXCEEDED[/]", source_text(c)]
-        table.add_row(*row)
+        row += [_percent(c.margin)]
+        cells = [escape(cut(cell, MAX_NAME_SHOWN)) for cell in row]
+        status = "[green]ok[/]" if c.ok else "[bold red]EXCEEDED[/]"
+        table.add_row(*cells, status, escape(cut(source_text(c), MAX_NAME_SHOWN)))
     return table
 
 
@@ -690,7 +782,7 @@ def render_text(result: CheckResult, *, width: int | None = None, color: bool = 
     """The check table and a summary line; plain text unless ``color``."""
     from rich.console import Console
     console = Console(file=io.StringIO(), width=width or 200, force_terminal=color,
-                      color_system="standard" if color else None, highlight=False)
+                      color_system="standard" if color else None, highlight=False, emoji=False)
     console.print(title_text(result), soft_wrap=True, markup=False)
     if result.checks:
         console.print(build_table(result))
@@ -700,40 +792,73 @@ def render_text(result: CheckResult, *, width: int | None = None, color: bool = 
 
 
 def _escape_data(text: str) -> str:
+    """GitHub's encoding of a workflow command's message."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:
+    """GitHub's encoding of a workflow command's property (file, title)."""
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def github_command(level: str, message: str, file: str | None, line: int | None = None, col: int | None = None,
                    title: str | None = None) -> str:
-    """A GitHub Actions workflow command: ``::error file=arch.yaml,line=31,col=11,title=...::message``."""
+    """A GitHub Actions workflow command: ``::error file=arch.yaml,line=31,col=11,title=...::message``.
+
+    Always one line: message, file and title are encoded (and control
+    characters other than newlines shown as escapes), whatever they hold.
+    """
     props = []
     if file is not None:
-        props.append(f"file={_escape_property(file)}")
-        props.append(f"line={line or 1}")
-        props.append(f"col={col or 1}")
+        props.append(f"file={_escape_property(_safe(file, 1000))}")
+        props.append(f"line={_position(line)}")
+        props.append(f"col={_position(col)}")
     if title:
-        props.append(f"title={_escape_property(title)}")
-    return f"::{level} {','.join(props)}::{_escape_data(message)}" if props else f"::{level}::{_escape_data(message)}"
+        props.append(f"title={_escape_property(_safe(title, 200))}")
+    body = _escape_data(_safe(message, 4000))
+    return f"::{level} {','.join(props)}::{body}" if props else f"::{level}::{body}"
+
+
+def _safe(text: object, limit: int) -> str:
+    """Text for an annotation: newlines kept (they are encoded), every other control character visible."""
+    lines = str(text).replace("\r\n", "\n").split("\n")
+    joined = "\n".join(visible(line) for line in lines)
+    return joined if len(joined) <= limit else f"{joined[:limit]}… ({len(joined):,} characters)"
+
+
+def _position(value: int | None) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value < 10**9 else 1
+
+
+def github_group(title: str, body: str) -> list[str]:
+    """A collapsed log group holding ``body`` with workflow commands off, so no line of it can act as one.
+
+    ``::stop-commands::TOKEN`` ... ``::TOKEN::`` is GitHub's way to print text
+    it must not interpret; the token is the body's hash, which the body cannot
+    contain.
+    """
+    import hashlib
+    token = "cnncalc-" + hashlib.sha256(body.encode("utf-8", "replace")).hexdigest()[:32]
+    return [f"::group::{_escape_data(_safe(title, 200))}", f"::stop-commands::{token}",
+            *body.rstrip("\n").split("\n"), f"::{token}::", "::endgroup::"]
 
 
 def github_annotations(result: CheckResult, notices: bool = False) -> list[str]:
     """``::error`` for every failed check at the budget line that set it (line 1 for flags and baselines)."""
     lines = []
+    name = cut(result.report.name, MAX_NAME_SHOWN)
     for c in result.checks:
         if c.ok and not notices:
             continue
         file = c.loc.file if c.loc is not None else result.source
         line, col = (c.loc.line, c.loc.col) if c.loc is not None else (1, 1)
-        lines.append(github_command("error" if not c.ok else "notice", f"{result.report.name}: {c.describe()}",
+        lines.append(github_command("error" if not c.ok else "notice", f"{name}: {c.describe()}",
                                     file, line, col, title=f"cnncalc check: {c.name}"))
     return lines
 
 
 def error_annotation(error: CnnCalcError, file: str) -> str:
+    """One ``::error`` for a file that could not be checked, at the error's line."""
     loc = error.loc
     return github_command("error", error.headline(), loc.file if loc else file, loc.line if loc else 1,
                           loc.col if loc else 1, title="cnncalc check: invalid file")

@@ -14,6 +14,7 @@ import click
 
 from .cli_common import analysis_options, parse_input, parse_sets
 from .errors import ArgumentError, CnnCalcError
+from .text import cut
 
 _FLAGS = (
     ("params", "--max-params", "N", "Most parameters, e.g. 5M."),
@@ -35,7 +36,20 @@ def _limit_options(function):
     return function
 
 
-@click.command("check")
+EXAMPLES = """
+\b
+Examples:
+  cnncalc check examples/resnet18.yaml                   # the file's budget: section
+  cnncalc check examples/*.yaml --max-params 30M --max-macs 5G
+  cnncalc check examples/fcn.yaml --set H=512,W=512 --max-activation-memory 2GiB
+  cnncalc check examples/resnet18.yaml --min-rf 200
+  cnncalc summarize examples/resnet18.yaml --format json > base.json
+  cnncalc check examples/resnet18.yaml --baseline base.json --max-growth 2%
+  cnncalc check examples/*.yaml --format github          # annotations in GitHub Actions
+"""
+
+
+@click.command("check", epilog=EXAMPLES)
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @_limit_options
 @click.option("--baseline", metavar="REPORT.json", default=None,
@@ -60,9 +74,10 @@ def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, f
     """
     from .api import load
     from .budget import (
-        DEFAULT_MAX_GROWTH, LIMITS, error_annotation, expand_files, github_annotations, load_baselines,
-        parse_growth, parse_limits, render_text, run_checks,
+        DEFAULT_MAX_GROWTH, LIMITS, error_annotation, expand_files, github_annotations, github_group,
+        load_baselines, parse_growth, parse_limits, render_text, run_checks,
     )
+    from .overrides import CLI, check_dtype
     values = {name: limit_values["limit_" + name.replace(".", "_")] for name in LIMITS}
     flags = {name: flag for name, flag, _, _ in _FLAGS}
     limits = parse_limits(values, lambda name: flags[name])
@@ -70,7 +85,7 @@ def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, f
         raise ArgumentError("--max-growth needs --baseline (the report to compare with)")
     growth = parse_growth(max_growth if max_growth is not None else DEFAULT_MAX_GROWTH)
     baselines = load_baselines(baseline) if baseline is not None else ()
-    input_shape, sizes = parse_input(input_text), parse_sets(sets)
+    input_shape, sizes, dtype = parse_input(input_text), parse_sets(sets), check_dtype(dtype, CLI.dtype)
     paths = expand_files(files)
     color = fmt == "table" and sys.stdout.isatty()
 
@@ -80,11 +95,11 @@ def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, f
             network = load(path)
             result = run_checks(network, limits, baselines=baselines, max_growth=growth,
                                 only_file=len(paths) == 1, input=input_shape, sizes=sizes, batch=batch,
-                                dtype=dtype)
+                                dtype=dtype, labels=CLI)
         except CnnCalcError as err:
             errors.append((path, err))
             if fmt == "table":
-                click.echo(f"error: {err}" if err.loc is not None else f"error: {path}: {err}", err=True)
+                click.echo(f"error: {err}" if err.loc is not None else f"error: {cut(path, 200)}: {err}", err=True)
             elif fmt == "github":
                 click.echo(error_annotation(err, path))
             continue
@@ -94,9 +109,8 @@ def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, f
                 click.echo()
             click.echo(render_text(result, color=color), nl=False)
         elif fmt == "github":
-            click.echo(f"::group::cnncalc check {path}")
-            click.echo(render_text(result), nl=False)
-            click.echo("::endgroup::")
+            for line in github_group(f"cnncalc check {path}", render_text(result)):
+                click.echo(line)
             for line in github_annotations(result, notices=notices):
                 click.echo(line)
         else:

@@ -1,52 +1,49 @@
 """Options and parsing shared by every command module (kept apart from cli.py
-so that command modules never import cli.py, which imports them)."""
+so that command modules never import cli.py, which imports them).
+
+The flags' text is parsed into the values the Python API takes and checked by
+the same code (cnncalc.overrides), so ``--input`` and ``input=`` refuse the
+same things in the same words.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from .errors import ArgumentError
+from .overrides import CLI, check_batch, check_dtype, parse_batch_text, parse_input_text, parse_sets_text
 
 
 def parse_input(text: str | None) -> tuple | None:
-    """'3,512,512' or '3,H,W' -> (3, 512, 512) / (3, 'H', 'W')."""
-    if text is None:
-        return None
-    dims: list[Any] = []
-    for part in text.replace("x", ",").split(","):
-        part = part.strip()
-        if part.isdigit() and int(part) >= 1:
-            dims.append(int(part))
-        elif part.isidentifier():
-            dims.append(part)
-        else:
-            raise ArgumentError(f"--input {text!r}: expected sizes like 3,224,224 (names allowed: 3,H,W), "
-                                f"found {part!r}")
-    if not 2 <= len(dims) <= 4 or not isinstance(dims[0], int):
-        raise ArgumentError(f"--input {text!r}: expected [C, L], [C, H, W] or [C, D, H, W] with an integer C")
-    if any(isinstance(d, int) and d > 2**31 for d in dims):
-        raise ArgumentError(f"--input {text!r}: sizes are limited to 2**31")
-    return tuple(dims)
+    """'3,512,512' or '3,H,W' -> (3, 512, 512) / (3, 'H', 'W'); ArgumentError when malformed."""
+    return parse_input_text(text)
 
 
 def parse_sets(values: tuple[str, ...]) -> dict[str, int] | None:
-    """('H=512,W=384',) -> {'H': 512, 'W': 384}."""
-    sizes: dict[str, int] = {}
-    for value in values:
-        for item in value.split(","):
-            name, sep, number = item.partition("=")
-            name, number = name.strip(), number.strip()
-            if not sep or not name.isidentifier() or not number.isdigit() or int(number) < 1 or int(number) > 2**31:
-                raise ArgumentError(f"--set {item!r}: expected NAME=SIZE with a positive integer size, e.g. H=512")
-            sizes[name] = int(number)
-    return sizes or None
+    """('H=512,W=384',) -> {'H': 512, 'W': 384}; ArgumentError when malformed."""
+    return parse_sets_text(values)
+
+
+def parse_batch(text: str | int | None) -> int | None:
+    """'8' -> 8 (ASCII digits only, 1 to 2**20); an int is checked as it is."""
+    if text is None or isinstance(text, int):
+        return check_batch(text, CLI.batch)
+    return parse_batch_text(text)
+
+
+class BatchSize(click.ParamType):
+    """``--batch``: ASCII digits, 1 to 2**20, refused with the same one-line error as every other flag."""
+
+    name = "N"
+
+    def convert(self, value, param, ctx) -> int:
+        return parse_batch(value)
 
 
 def analysis_options(function):
+    """--input, --set, --batch and --dtype, as every analysing command takes them."""
     function = click.option("--dtype", default=None, help="Element type for memory figures (float32, float16, ...).")(function)
-    function = click.option("--batch", type=click.IntRange(1, 2**20), default=None, help="Batch size (default: the file's, else 1).")(function)
+    function = click.option("--batch", type=BatchSize(), default=None,
+                            help="Batch size, 1 to 1048576 (default: the file's, else 1).")(function)
     function = click.option("--set", "sets", multiple=True, metavar="NAME=SIZE",
                             help="Give symbolic input sizes values: --set H=512,W=384.")(function)
     function = click.option("--input", "input_text", metavar="C,H,W",
@@ -54,6 +51,10 @@ def analysis_options(function):
     return function
 
 
-def analyze_file(file: str, input_text: str | None, sets: tuple[str, ...], batch: int | None, dtype: str | None):
+def analyze_file(file: str, input_text: str | None, sets: tuple[str, ...], batch: str | int | None,
+                 dtype: str | None):
+    """Load ``file`` and analyze it with the flags' overrides."""
     from .api import analyze, load
-    return analyze(load(file), input=parse_input(input_text), sizes=parse_sets(sets), batch=batch, dtype=dtype)
+    input_shape, sizes = parse_input(input_text), parse_sets(sets)
+    batch_size, dtype_name = parse_batch(batch), check_dtype(dtype, CLI.dtype)
+    return analyze(load(file), input=input_shape, sizes=sizes, batch=batch_size, dtype=dtype_name)

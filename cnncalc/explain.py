@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from .api import NetLike, as_network
+from .errors import ArgumentError
+from .overrides import check_overrides, describe
 from .report import json_value
 
 
 @dataclass(frozen=True)
 class Explanation:
+    """One layer's figures: each line is (label, formula with the numbers put in, value)."""
+
     layer: str
     type: str
     location: str
@@ -39,15 +43,25 @@ def _product(shape: Sequence[Any]) -> str:
 def explain(net: NetLike, layer: str, *, input: Sequence[Any] | None = None,
             sizes: Mapping[str, int] | None = None, batch: int | None = None,
             dtype: str | None = None) -> Explanation:
+    """The formulas of one layer (by its path, e.g. ``layer1.0.conv1``) with the numbers put in.
+
+    The keyword arguments are :func:`cnncalc.analyze`'s, checked the same way.
+    """
     from .engine import evaluate, plan
+    if not isinstance(layer, str):
+        raise ArgumentError(f"layer expected a layer's name (a string such as 'conv1'), found {describe(layer)}")
+    overrides = check_overrides(input=input, sizes=sizes, batch=batch, dtype=dtype).as_kwargs()
     network = as_network(net)
     the_plan = plan(network)
     names = [planned.spec.path for planned in the_plan.layers]
+    if layer not in names and len(layer) > 200:            # too long to be a misspelling worth a suggestion
+        from .text import shown
+        raise ArgumentError(f"no layer named {shown(layer)} in {shown(network.name)}")
     if layer not in names:
         # the error helper of Report suggests the nearest name
-        report = evaluate(the_plan, input=input, sizes=sizes, batch=batch, dtype=dtype)
+        report = evaluate(the_plan, **overrides)
         report.layer(layer)
-    report = evaluate(the_plan, input=input, sizes=sizes, batch=batch, dtype=dtype, explain=layer)
+    report = evaluate(the_plan, explain=layer, **overrides)
     row = report.layers[layer]
     index = names.index(layer)
     planned = the_plan.layers[index]
@@ -128,4 +142,5 @@ def format_explanation(explanation: Explanation) -> str:
 
 
 def explain_text(net: NetLike, layer: str, **overrides: Any) -> str:
+    """The explanation of ``layer`` as the text ``cnncalc explain`` prints."""
     return format_explanation(explain(net, layer, **overrides))

@@ -3,6 +3,9 @@
 Counts take the SI suffixes K M G T (powers of 1000); byte sizes take KB MB
 GB TB (1000) and KiB MiB GiB TiB (1024). Parsing is exact: ``"4.089G"`` is
 the integer 4_089_000_000, via :class:`fractions.Fraction`, never a float.
+Numbers take ASCII digits only and at most MAX_DIGITS of them, checked before
+anything is converted (Python refuses ints of more than 4,300 digits, even in
+an f-string, and a 5,000-digit limit means nothing anyway).
 """
 
 from __future__ import annotations
@@ -19,23 +22,34 @@ BYTE_SUFFIXES = {
     "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
 }
 _NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
+MAX_DIGITS = 40           # digits of a limit (10**40 is far beyond any network's total)
+MAX_TEXT = 100            # characters of a limit's text, checked before the pattern runs
 
 
 def _parse(text: object, suffixes: dict[str, int], kind: str, other: dict[str, int]) -> int:
+    from .overrides import describe
+    from .text import shown
     if isinstance(text, bool):
         raise ArgumentError(f"expected a {kind}, found {text!r}")
     if isinstance(text, int):
+        if abs(text) >= 10**MAX_DIGITS:
+            raise ArgumentError(f"expected a {kind} of at most {MAX_DIGITS} digits, found {describe(text)}")
         if text < 0:
             raise ArgumentError(f"expected a non-negative {kind}, found {text}")
         return text
     if isinstance(text, float):
         text = repr(text)
     if not isinstance(text, str):
-        raise ArgumentError(f"expected a {kind} such as {_example(kind)}, found {text!r}")
+        raise ArgumentError(f"expected a {kind} such as {_example(kind)}, found {describe(text)}")
+    if len(text) > MAX_TEXT:
+        raise ArgumentError(f"expected a {kind} such as {_example(kind)} of at most {MAX_DIGITS} digits, "
+                            f"found {len(text):,} characters ({shown(text, 40)})")
     match = _NUMBER.match(text)
     if not match:
-        raise ArgumentError(f"expected a {kind} such as {_example(kind)}, found {text!r}")
+        raise ArgumentError(f"expected a {kind} such as {_example(kind)}, found {shown(text)}")
     number, suffix = match.groups()
+    if sum(char.isdigit() for char in number) > MAX_DIGITS:
+        raise ArgumentError(f"{shown(text, 40)}: a {kind} has at most {MAX_DIGITS} digits")
     key = suffix.upper()
     if key not in suffixes:
         if key in other:
@@ -43,12 +57,12 @@ def _parse(text: object, suffixes: dict[str, int], kind: str, other: dict[str, i
                 hint = f"{suffix!r} is a byte unit; a count takes K M G T (e.g. '5M')"
             else:
                 hint = f"{suffix!r} is a count suffix; a byte size takes KB MB GB or KiB MiB GiB (e.g. '64MiB')"
-            raise ArgumentError(f"{text!r}: {hint}")
+            raise ArgumentError(f"{shown(text)}: {hint}")
         valid = " ".join(k for k in suffixes if k and k != "B") if kind == "count" else "KB MB GB TB KiB MiB GiB TiB"
-        raise ArgumentError(f"{text!r}: unknown suffix {suffix!r}; use one of {valid}")
+        raise ArgumentError(f"{shown(text)}: unknown suffix {shown(suffix)}; use one of {valid}")
     value = Fraction(number) * suffixes[key]
     if value.denominator != 1:
-        raise ArgumentError(f"{text!r} is not a whole number of {'bytes' if kind != 'count' else 'units'}")
+        raise ArgumentError(f"{shown(text)} is not a whole number of {'bytes' if kind != 'count' else 'units'}")
     return int(value)
 
 
@@ -74,10 +88,20 @@ def format_count(value: int | None) -> str:
         return str(value)
     sign = "-" if value < 0 else ""
     magnitude = abs(value)
+    if magnitude.bit_length() > _HUGE_BITS:
+        return f"{sign}{_huge(magnitude)}"
     for suffix, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
         if magnitude >= scale:
             return f"{sign}{_short(magnitude / scale)}{suffix}"
     return f"{sign}{magnitude}"
+
+
+_HUGE_BITS = 1000        # beyond this an int no longer fits a float: shown by its order of magnitude
+
+
+def _huge(magnitude: int) -> str:
+    """'~10^1234' for an int too large for a float (and perhaps too long for str())."""
+    return f"~10^{int(magnitude.bit_length() * 0.30102999566398120)}"
 
 
 def _short(x: float) -> str:
@@ -94,6 +118,8 @@ def format_bytes(value: int | None) -> str:
         return "-"
     if not isinstance(value, int):
         return str(value)
+    if abs(value).bit_length() > _HUGE_BITS:
+        return f"{'-' if value < 0 else ''}{_huge(abs(value))} B"
     for suffix, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if value >= scale:
             return f"{value / scale:.2f} {suffix}"

@@ -426,7 +426,7 @@ def test_strict_raises_with_the_table(example):
     assert isinstance(err, cnncalc.CnnCalcError) and err.exit_code == 1
     text = str(err)
     assert "resnet18 exceeds its budget: params" in text
-    assert err.result.text() in text                      # the whole table
+    assert err.result.text().rstrip("\n") in text        # the whole table
     assert "11,689,512" in text and "EXCEEDED" in text and "≤ 11M" in text
     assert cnncalc.check(example("resnet18"), params="12M", strict=True).ok
 
