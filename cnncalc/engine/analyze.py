@@ -58,7 +58,8 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     input_state = receptive.input_axes(len(spatial_extent))
     input_field = receptive.to_field(input_state)
     global_field = receptive.global_field(spatial_extent)
-    states: list[Any] = []                  # per layer: the exact per-axis field (None once global)
+    states: list[Any] = []                  # per layer: the exact per-axis field (None once global or unread)
+    budget = receptive.PhaseBudget()        # phases the exact fields may still enumerate
 
     shapes: list[tuple] = []
     fields: list[Field] = []
@@ -101,6 +102,8 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
         if symbols:
             outcome = simplify_outcome(outcome)
         output = outcome.output_shape
+        if not symbols:
+            _require_addressable(output, spec)
         shapes.append(output)
         params = sum(numel(shape) for shape in outcome.param_shapes.values()) if outcome.param_shapes else 0
         buffers = sum(numel(shape) for shape in outcome.buffer_shapes.values()) if outcome.buffer_shapes else 0
@@ -118,12 +121,15 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
                 field = global_field if source_field.aligned else Field(
                     global_field.size, global_field.jump, global_field.start, False, True, source_field.parted_at)
             else:
-                state = receptive.apply(source_state, outcome.field)
+                state = receptive.apply(source_state, outcome.field, budget)
                 field = receptive.to_field(state, source_field.aligned, source_field.parted_at)
         else:
-            state, field = _merge(slots, states, fields, input_state, input_field, global_field, the_plan)
+            state, field = _merge(slots, states, fields, input_state, input_field, global_field, the_plan, budget)
         states.append(state)
         fields.append(field)
+        for slot in slots:                  # a field nobody reads again need not be kept (memory)
+            if slot != -1 and last_use[slot] == position:
+                states[slot] = None
 
         # memory: views and in-place layers share their input's storage
         if layer.is_view:
@@ -184,6 +190,19 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     return report
 
 
+MAX_ELEMENTS = 2**63 - 1      # torch's sizes and element counts are int64
+
+
+def _require_addressable(shape: tuple, spec) -> None:
+    """torch cannot make a tensor of more than 2⁶³ − 1 elements; refusing here also keeps every later figure small."""
+    elements = numel(shape)
+    if elements > MAX_ELEMENTS:
+        shown = f"{elements:,}" if elements < 10**30 else f"about 10^{int(elements.bit_length() * 0.30103)}"
+        raise ShapeError(f"the output would have {shown} elements, more than torch's limit of 2^63 - 1 "
+                         f"(sizes are int64)", loc=spec.loc, path=spec.path, layer_type=spec.type_name,
+                         hint="a size grows past any tensor torch can make: check the strides and scale factors")
+
+
 def _explaining(context: Context) -> Context:
     explaining = ExplainingContext()
     if type(context) is not Context:      # symbolic: keep its constraint recording
@@ -210,14 +229,14 @@ def _shapes_text(shapes: Sequence[tuple]) -> str:
     return ", ".join("[" + ", ".join(str(s) for s in shape) + "]" for shape in shapes)
 
 
-def _merge(slots, states, fields, input_state, input_field, global_field, the_plan):
+def _merge(slots, states, fields, input_state, input_field, global_field, the_plan, budget):
     """A merge's field: global if any input is; else the article's multi-path rule."""
     sources = [input_field if slot == -1 else fields[slot] for slot in slots]
     was_aligned = all(f.aligned for f in sources)
     parted_at = next((f.parted_at for f in sources if not f.aligned), None)
     if any(f.is_global for f in sources):
         return None, Field(global_field.size, global_field.jump, global_field.start, was_aligned, True, parted_at)
-    state, aligned = receptive.merge([(input_state if slot == -1 else states[slot], True) for slot in slots])
+    state, aligned = receptive.merge([(input_state if slot == -1 else states[slot], True) for slot in slots], budget)
     if not aligned and was_aligned:
         parted_at = _parting_layer(slots, the_plan)
     return state, receptive.to_field(state, aligned and was_aligned, parted_at)

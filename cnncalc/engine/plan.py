@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from ..errors import SpecError, did_you_mean
 from ..layers import registry
-from ..layers.base import ArgError, LayerType, _describe
+from ..layers.base import ArgError, LayerType
 from ..spec.model import INPUT, LayerSpec, NetworkSpec
 from .._gc import gc_paused
 
@@ -81,7 +81,8 @@ def configure_layer(layer_type: LayerType, spec: LayerSpec) -> Mapping[str, Any]
             try:
                 cfg[arg.name] = arg.check(value)
             except ArgError as err:
-                raise SpecError(f"{arg.name}: expected {err.expected}, found {_describe(value)}",
+                err.found = value
+                raise SpecError(f"{arg.name}: {err.text()}",
                                 loc=spec.arg_locs.get(arg.name, spec.loc), path=spec.path,
                                 layer_type=spec.type_name, hint=err.hint) from None
         elif arg.required:
@@ -93,7 +94,8 @@ def configure_layer(layer_type: LayerType, spec: LayerSpec) -> Mapping[str, Any]
     try:
         cfg = layer_type.configure(cfg)
     except ArgError as err:
-        raise SpecError(f"expected {err.expected}, found {_describe(err.found)}", loc=spec.loc,
+        where = spec.arg_locs.get(err.arg, spec.loc) if err.arg else spec.loc
+        raise SpecError((f"{err.arg}: " if err.arg and err.message is None else "") + err.text(), loc=where,
                         path=spec.path, layer_type=spec.type_name, hint=err.hint) from None
     return MappingProxyType(cfg)
 

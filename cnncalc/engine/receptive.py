@@ -10,6 +10,14 @@ composing their exact maps (layers.base.AxisMap) gives what the gradient
 measures, where the article's affine recurrence would be off (U-Net: 204,
 not 200). Reported: size = the largest phase, jump = advance/period,
 start = the centre of element 0's field.
+
+Work is bounded before it is spent. A field whose period would pass
+MAX_PERIOD (4096: 13 × Upsample(scale_factor=2), ConvTranspose strides
+8·8·8·8·2, one stride of 4097) and every field once an evaluation has
+enumerated PHASE_BUDGET phases in all is carried by Distill's affine rule
+instead: jump stays exact (advance/period), size and start become the
+article's r and c for that layer onward. Fields before that point, and
+every network whose periods stay small (U-Net, FCN, any plain CNN), are exact.
 """
 
 from __future__ import annotations
@@ -23,6 +31,25 @@ from ..report import Field
 
 # one axis: (period, advance, low per phase, high per phase); low/high None = sees nothing
 Axis = tuple
+
+
+PHASE_BUDGET = 1_000_000       # phases one evaluation may enumerate in all (about a second of work)
+
+
+class PhaseBudget:
+    """How many more phases exact fields may enumerate in this evaluation (then: the affine rule)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, left: int = PHASE_BUDGET) -> None:
+        self.left = left
+
+    def spend(self, phases: int) -> bool:
+        """True, and the phases counted, when they fit; False leaves the budget as it was."""
+        if phases > self.left:
+            return False
+        self.left -= phases
+        return True
 
 
 def input_axes(rank: int) -> tuple[Axis, ...]:
@@ -42,20 +69,21 @@ def _norm(value: Any) -> Any:
     return value
 
 
-def apply(axes: tuple[Axis, ...], steps: Sequence[Any]) -> tuple[Axis, ...]:
+def apply(axes: tuple[Axis, ...], steps: Sequence[Any], budget: PhaseBudget | None = None) -> tuple[Axis, ...]:
     """The field after a layer whose per-axis maps are ``steps`` (None: unchanged)."""
+    budget = PhaseBudget() if budget is None else budget
     out = list(axes)
     for index, step in enumerate(steps):
         if step is None or index >= len(out):
             continue
         if type(step) is AxisMap:
-            out[index] = _compose(out[index], step)
+            out[index] = _compose(out[index], step, budget)
         else:
             out[index] = _affine(out[index], step)
     return tuple(out)
 
 
-def _compose(axis: Axis, step: AxisMap) -> Axis:
+def _compose(axis: Axis, step: AxisMap, budget: PhaseBudget) -> Axis:
     period, advance, low, high = axis
     if period == 1:                      # the common case: Distill's recurrence, in integers
         base_low, base_high = low[0], high[0]
@@ -64,8 +92,9 @@ def _compose(axis: Axis, step: AxisMap) -> Axis:
                     (_at(step.high[0], advance, base_high),))
     common = gcd(step.advance, period) if isinstance(advance, int) or period == 1 else 1
     new_period = step.period * (period // common)
-    if new_period > MAX_PERIOD:
-        return _affine(_collapse(axis), _as_step(step))
+    # composing, then collapsing for the report, walks the new period twice
+    if new_period > MAX_PERIOD or not budget.spend(2 * new_period):
+        return _affine(axis, _as_step(step))
     new_advance = advance * (step.advance // common)
     new_low, new_high = [], []
     for element in range(new_period):
@@ -116,7 +145,25 @@ def _affine(axis: Axis, step: AxisStep) -> Axis:
     return (1, _norm(jump), (_norm(low),), (_norm(low + size - 1),))
 
 
+_IDENTITY = AxisStep(0, 1, 0)
+
+
+_AS_STEP: dict[int, tuple[AxisMap, AxisStep]] = {}      # id -> (the map, kept alive; its affine step)
+
+
 def _as_step(step: AxisMap) -> AxisStep:
+    """The affine summary of a map (widest phase, mean stride, centre of phase 0), once per map object."""
+    cached = _AS_STEP.get(id(step))
+    if cached is not None and cached[0] is step:
+        return cached[1]
+    if len(_AS_STEP) >= 256:
+        _AS_STEP.clear()
+    result = _affine_summary(step)
+    _AS_STEP[id(step)] = (step, result)
+    return result
+
+
+def _affine_summary(step: AxisMap) -> AxisStep:
     spans = [h - l for l, h in zip(step.low, step.high) if l is not None]
     first = step.low[0] if step.low[0] is not None else 0
     return AxisStep(max(spans) if spans else 0, Fraction(step.advance, step.period),
@@ -154,7 +201,8 @@ def _extreme(pick, values):
     return pick(present) if present else None
 
 
-def merge(sources: list[tuple[tuple[Axis, ...], bool]]) -> tuple[tuple[Axis, ...], bool]:
+def merge(sources: list[tuple[tuple[Axis, ...], bool]],
+          budget: PhaseBudget | None = None) -> tuple[tuple[Axis, ...], bool]:
     """The article's multi-path rule on exact fields.
 
     Aligned: the same jump and the same centre for every element. With the
@@ -174,7 +222,12 @@ def merge(sources: list[tuple[tuple[Axis, ...], bool]]) -> tuple[tuple[Axis, ...
         period = axes[0][0]
         for a in axes[1:]:
             period = period * a[0] // gcd(period, a[0]) if isinstance(period, int) and isinstance(a[0], int) else 1
-        expanded = [_expand(a, period) if period <= MAX_PERIOD else a for a in axes]
+        if isinstance(period, int) and period <= MAX_PERIOD and (budget or PhaseBudget()).spend(
+                (len(axes) + 2) * period):
+            expanded = [_expand(a, period) for a in axes]
+        else:                               # too long to line up: every path collapsed to the affine rule
+            expanded = [_affine(a, _IDENTITY) for a in axes]
+            period = 1
         same_jump = all(a[1] == expanded[0][1] and a[0] == expanded[0][0] for a in expanded)
         same_centres = same_jump and all(
             all((l is None) == (l0 is None) and (l is None or l + h == l0 + h0)
@@ -192,4 +245,4 @@ def merge(sources: list[tuple[tuple[Axis, ...], bool]]) -> tuple[tuple[Axis, ...
     return tuple(merged), aligned
 
 
-__all__ = ["GLOBAL", "apply", "global_field", "input_axes", "merge", "to_field"]
+__all__ = ["GLOBAL", "PHASE_BUDGET", "PhaseBudget", "apply", "global_field", "input_axes", "merge", "to_field"]

@@ -29,7 +29,7 @@ class _Elementwise(LayerType):
     def configure(self, args):
         # torch's Hardtanh asserts max_val > min_val at construction
         if "min_val" in args and "max_val" in args and not args["max_val"] > args["min_val"]:
-            raise ArgError(f"max_val greater than min_val ({args['min_val']})", args["max_val"])
+            raise ArgError(f"max_val greater than min_val ({args['min_val']})", args["max_val"], arg="max_val")
         return args
 
     def evaluate(self, cfg, inputs, ctx):

@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 from ..errors import ShapeError
+from ..text import cut, shown
 
 Dim = Any            # int, or a sympy expression for symbolic sizes
 Shape = tuple        # tuple[Dim, ...], batch included, as torch prints it
@@ -30,30 +31,65 @@ Shape = tuple        # tuple[Dim, ...], batch included, as torch prints it
 # --------------------------------------------------------------------------
 
 class ArgError(Exception):
-    """An argument value is invalid; ``expected`` says what was wanted."""
+    """An argument value is invalid; ``expected`` says what was wanted.
 
-    def __init__(self, expected: str, found: Any = None, hint: str | None = None) -> None:
-        super().__init__(expected)
+    ``why`` says what is wrong with ``found`` when showing it is not enough
+    ("3 values, not 2"); ``message`` replaces "expected X, found Y" for rules
+    between arguments that have no single found value ("give either size or
+    scale_factor, not both"); ``arg`` names the argument to point at.
+    """
+
+    def __init__(self, expected: str, found: Any = None, hint: str | None = None, *,
+                 why: str | None = None, message: str | None = None, arg: str | None = None) -> None:
+        super().__init__(message or expected)
         self.expected = expected
         self.found = found
         self.hint = hint
+        self.why = why
+        self.message = message
+        self.arg = arg
+
+    def text(self) -> str:
+        """The message shown to the user: what was expected, what was found and why it does not fit."""
+        if self.message is not None:
+            return self.message
+        return f"expected {self.expected}, found {_describe(self.found)}" + (f" ({self.why})" if self.why else "")
 
 
 REQUIRED = object()   # marker: the argument has no default
 
 
 def _describe(value: Any) -> str:
+    """A found value for a message: repr (escapes control characters), cut when long."""
     if isinstance(value, bool):
         return f"{value!r} (a bool)"
     if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(repr(v) for v in value) + "]"
-    return repr(value)
+        return shown(value)
+    if isinstance(value, (list, tuple)):
+        return cut("[" + ", ".join(repr(v) for v in value[:MAX_LISTED]) + (", ..." if len(value) > MAX_LISTED else "")
+                   + "]")
+    return cut(repr(value))
+
+
+MAX_LISTED = 16       # items of a list shown in a message
 
 
 def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def list_problem(value: Any, length: int | None, item_ok: Callable[[Any], bool], item_what: str) -> str | None:
+    """What is wrong with a list argument, in words: its length or its first bad item (None: nothing)."""
+    if not isinstance(value, (list, tuple)):
+        return None
+    if length is not None and len(value) != length:
+        return f"{len(value)} value{'s' if len(value) != 1 else ''}, not {length}"
+    if not value:
+        return "an empty list"
+    for position, item in enumerate(value, 1):
+        if not item_ok(item):
+            return f"item {position} is {_describe(item)}, not {item_what}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -90,9 +126,11 @@ def int_tuple_arg(rank: int, minimum: int | None = None) -> Callable[[Any], tupl
             values = tuple(value)
         else:
             expected = what if rank == 1 else f"{what} or a list of {rank} integers"
-            raise ArgError(expected, value)
+            raise ArgError(expected, value, why=list_problem(value, rank, is_int, "an integer"))
         if minimum is not None and any(v < minimum for v in values):
-            raise ArgError(what if rank == 1 else f"{what} or a list of {rank} such integers", value)
+            low = next(v for v in values if v < minimum)
+            raise ArgError(f"{what} or a list of {rank} such integers", value,
+                           why=f"{low} is less than {minimum}" if isinstance(value, (list, tuple)) else None)
         return values
     return check
 

@@ -7,10 +7,13 @@ prod(kernel) · N · C_out · C_in/groups); Araujo et al., Distill 2019 (field).
 
 from __future__ import annotations
 
+from fractions import Fraction
+from functools import lru_cache
+from math import gcd
 from typing import Any, Mapping, Sequence
 
 from .base import (
-    Arg, ArgError, AxisMap, Context, LayerType, Outcome, Shape, bool_arg, choice_arg,
+    MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, Context, LayerType, Outcome, Shape, bool_arg, choice_arg,
     conv_axis_step, expect_rank, fmt_spatial, int_arg, int_tuple_arg, numel,
 )
 from .registry import register
@@ -27,8 +30,9 @@ def padding_arg(rank: int):
             return value
         try:
             return ints(value)
-        except ArgError:
-            raise ArgError(f"an integer >= 0, a list of {rank} such integers, 'same' or 'valid'", value) from None
+        except ArgError as err:
+            raise ArgError(f"an integer >= 0, a list of {rank} such integers, 'same' or 'valid'", value,
+                           why=err.why) from None
     return check
 
 
@@ -70,9 +74,9 @@ class _Conv(LayerType):
     def configure(self, args: dict[str, Any]) -> dict[str, Any]:
         if args["padding"] == "same" and any(s != 1 for s in args["stride"]):
             raise ArgError("stride 1 with padding='same' (torch: padding='same' is not supported for "
-                           "strided convolutions)", args["stride"], hint="use an explicit padding")
+                           "strided convolutions)", list(args["stride"]), hint="use an explicit padding", arg="stride")
         if args["out_channels"] % args["groups"]:
-            raise ArgError(f"out_channels divisible by groups={args['groups']}", args["out_channels"])
+            raise ArgError(f"out_channels divisible by groups={args['groups']}", args["out_channels"], arg="out_channels")
         return args
 
     def evaluate(self, cfg: Mapping[str, Any], inputs: Sequence[Shape], ctx: Context) -> Outcome:
@@ -166,20 +170,47 @@ class Conv3d(_Conv):
     rank = 3
 
 
-def transposed_axis_step(kernel: int, stride: int, padding: int, dilation: int) -> AxisMap:
+@lru_cache(maxsize=256)
+def transposed_axis_step(kernel: int, stride: int, padding: int, dilation: int) -> AxisMap | AxisStep:
     """Which inputs each output of a transposed convolution reads, along one axis.
 
     Output o receives input i through tap t when o = i·s − p + t·d, so
     i = (o + p − t·d)/s for the taps where that divides. Adding s to o adds 1
     to every i: period s, advance 1; each phase q < s lists its extreme i.
     A phase may read nothing (kernel < stride): None.
+
+    The taps of phase q solve t·d ≡ q + p (mod s): with g = gcd(d, s) they
+    exist only when g divides q + p and then form t ≡ t0 (mod s/g), so each
+    phase costs O(1), whatever the kernel. A stride above MAX_PERIOD gives
+    the affine step instead (Distill's rule: span the widest phase, jump 1/s),
+    so no list grows with the stride.
     """
+    common = gcd(dilation, stride)
+    cycle = stride // common                       # taps of one phase are this far apart
+    inverse = pow(dilation // common, -1, cycle) if cycle > 1 else 0
+
+    def sources(phase: int) -> tuple[int, int] | None:
+        """The first and last input that output ``phase`` reads (None: it reads nothing)."""
+        residue = phase + padding
+        if residue % common:
+            return None
+        first = (residue // common * inverse) % cycle if cycle > 1 else 0    # smallest tap of this phase
+        if first >= kernel:
+            return None
+        last = first + (kernel - 1 - first) // cycle * cycle                 # largest tap of this phase
+        return (residue - last * dilation) // stride, (residue - first * dilation) // stride
+
+    if stride > MAX_PERIOD:
+        widest = ((kernel - 1) // cycle) * (dilation // common)     # the phase with t0 = 0 holds the most taps
+        zero = sources(0)
+        centre = Fraction(zero[0] + zero[1], 2) if zero else \
+            Fraction(2 * padding - dilation * (kernel - 1), 2 * stride)   # output 0 reads nothing: the continuous centre
+        return AxisStep(widest, Fraction(1, stride), centre)
     low, high = [], []
     for phase in range(stride):
-        sources = [(phase + padding - tap * dilation) // stride for tap in range(kernel)
-                   if (phase + padding - tap * dilation) % stride == 0]
-        low.append(min(sources) if sources else None)
-        high.append(max(sources) if sources else None)
+        found = sources(phase)
+        low.append(None if found is None else found[0])
+        high.append(None if found is None else found[1])
     return AxisMap(stride, 1, tuple(low), tuple(high))
 
 
@@ -206,9 +237,9 @@ class _ConvTranspose(LayerType):
         for op, s, d in zip(args["output_padding"], args["stride"], args["dilation"]):
             if op >= max(s, d):
                 raise ArgError("output_padding smaller than either stride or dilation (torch's rule)",
-                               list(args["output_padding"]))
+                               list(args["output_padding"]), arg="output_padding")
         if args["out_channels"] % args["groups"]:
-            raise ArgError(f"out_channels divisible by groups={args['groups']}", args["out_channels"])
+            raise ArgError(f"out_channels divisible by groups={args['groups']}", args["out_channels"], arg="out_channels")
         return args
 
     def evaluate(self, cfg: Mapping[str, Any], inputs: Sequence[Shape], ctx: Context) -> Outcome:

@@ -14,7 +14,7 @@ class _Dropout(LayerType):
     def configure(self, args):
         if not 0 <= args["p"] <= 1:          # also refuses NaN, as torch does
             from .base import ArgError
-            raise ArgError("a probability between 0 and 1 for p", args["p"])
+            raise ArgError("a probability between 0 and 1 for p", args["p"], arg="p")
         return args
 
     def evaluate(self, cfg, inputs, ctx):

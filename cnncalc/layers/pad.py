@@ -7,7 +7,7 @@ in every mode, as in torch. The field shifts by the left pad: c_out = c_in − p
 
 from __future__ import annotations
 
-from .base import Arg, ArgError, AxisMap, LayerType, Outcome, fmt_shape, is_int, number_arg
+from .base import Arg, ArgError, AxisMap, LayerType, Outcome, fmt_shape, is_int, list_problem, number_arg
 from .registry import register
 
 MODE = {"Zero": "constant", "Constant": "constant", "Reflection": "reflect", "Replication": "replicate",
@@ -23,7 +23,7 @@ def _padding_arg(rank: int, allow_negative: bool):
         else:
             raise ArgError(f"an integer or a list of {2 * rank} integers (left, right"
                            + (", top, bottom" if rank > 1 else "") + (", front, back" if rank > 2 else "") + ")",
-                           value)
+                           value, why=list_problem(value, 2 * rank, is_int, "an integer"))
         if not allow_negative and any(v < 0 for v in values):
             raise ArgError("non-negative padding", value)
         return values

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 
 from .base import (
     GLOBAL, MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, LayerType, Outcome, bool_arg, ceil_div, conv_axis_step, dim_max,
-    expect_rank, fmt_spatial, int_arg, int_tuple_arg, number_arg, numel, optional,
+    expect_rank, fmt_spatial, int_arg, int_tuple_arg, is_int, list_problem, number_arg, numel, optional,
 )
 from .conv import AXIS_NAMES
 from .registry import register
@@ -44,13 +45,13 @@ class _Pool(LayerType):
         if args.get("stride") is None:
             args["stride"] = args["kernel_size"]      # torch: stride defaults to kernel_size
         if args.get("return_indices"):
-            raise ArgError("return_indices false (a layer in a file returns one tensor)", True)
+            raise ArgError("return_indices false (a layer in a file returns one tensor)", True, arg="return_indices")
         pads, kernel = args.get("padding", (0,) * self.rank), args["kernel_size"]
         for p, k in zip(pads, kernel):
             # ATen's pool shape check: kernel // 2 >= pad, the kernel *before* dilation
             if p > k // 2:
                 raise ArgError(f"padding at most half of kernel_size {fmt_spatial(kernel)} "
-                               f"(torch: pad should be at most half of kernel size)", list(pads))
+                               f"(torch: pad should be at most half of kernel size)", list(pads), arg="padding")
         return args
 
     def cost_per_output(self, cfg, window: int):
@@ -156,24 +157,52 @@ _define("AvgPool", "avg", _avg_args, "average pooling (K FLOPs per output)")
 _define("LPPool", "lp", _lp_args, "power-average pooling (2K FLOPs per output)")
 
 
-def adaptive_bins(size, out):
-    """Bins of ATen's adaptive pooling: [⌊i·L/O⌋, ⌈(i+1)·L/O⌉) for i < O."""
-    return [(i * size // out, ceil_div((i + 1) * size, out)) for i in range(out)]
+def adaptive_bins(size, out, count=None):
+    """The first ``count`` (default all) bins of ATen's adaptive pooling: [⌊i·L/O⌋, ⌈(i+1)·L/O⌉)."""
+    return [(i * size // out, ceil_div((i + 1) * size, out)) for i in range(out if count is None else count)]
 
 
-def adaptive_axis_map(size, out, bins, lengths):
+def size_gcd(size, out: int):
+    """gcd(L, O) for a concrete O: an int, or for a symbolic L the exact sum Σ_{d | O} φ(d)·[d | L].
+
+    [d | L] = ⌊L/d⌋ − ⌊(L − 1)/d⌋, so the expression uses floors only and costs
+    one term per divisor of O (at most 1,344 for O < 2³¹), not one per bin.
+    """
+    if isinstance(size, int):
+        return math.gcd(size, out)
+    import sympy
+    return sympy.Add(*(sympy.totient(d) * (size // d - (size - 1) // d) for d in sympy.divisors(out)))
+
+
+def adaptive_window_sum(size, out: int):
+    """Σ over the O bins of their lengths: L + O − gcd(L, O), in O(1) for concrete sizes.
+
+    With g = gcd(L, O): Σ_{i<O} ⌊iL/O⌋ = ((L − 1)(O − 1) + g − 1)/2, and ⌈iL/O⌉ exceeds
+    ⌊iL/O⌋ for all i ≤ O but the g where O divides iL; the two sums cancel but for L + O − g.
+    """
+    return size + out - size_gcd(size, out)
+
+
+def adaptive_widest_bin(size, out: int):
+    """The longest bin: 1 + ⌈(L − g)/O⌉ (bin i starts at fraction i·L/O mod 1, largest 1 − g/O)."""
+    return 1 + ceil_div(size - size_gcd(size, out), out)
+
+
+@lru_cache(maxsize=256)
+def adaptive_axis_map(size, out):
     """Bins repeat every O/g outputs, advancing L/g inputs (g = gcd(L, O)): an exact map.
 
-    Symbolic sizes fall back to Distill's affine rule with the widest bin.
+    Only one period of bins is listed (at most MAX_PERIOD); beyond, and for
+    symbolic sizes, Distill's affine rule with the widest bin.
     """
     if isinstance(size, int) and isinstance(out, int):
         common = math.gcd(size, out)
         period, advance = out // common, size // common
         if period <= MAX_PERIOD:
-            return AxisMap(period, advance, tuple(start for start, _ in bins[:period]),
-                           tuple(end - 1 for _, end in bins[:period]))
-    widest = dim_max(lengths)
-    first = lengths[0]
+            bins = adaptive_bins(size, out, period)
+            return AxisMap(period, advance, tuple(start for start, _ in bins), tuple(end - 1 for _, end in bins))
+    widest = adaptive_widest_bin(size, out)
+    first = ceil_div(size, out)                  # bin 0 is [0, ⌈L/O⌉)
     stride = Fraction(size, out) if isinstance(size, int) else size / out
     return AxisStep(widest - 1, stride, (first - 1) / 2 if not isinstance(first, int) else Fraction(first - 1, 2))
 
@@ -188,8 +217,9 @@ def _adaptive_size_arg(rank):
         try:
             return ints(value)
         except ArgError:
-            raise ArgError(f"an integer >= 1 or a list of {rank} such integers (null keeps that size)",
-                           value) from None
+            raise ArgError(f"an integer >= 1 or a list of {rank} such integers (null keeps that size)", value,
+                           why=list_problem(value, rank, lambda v: v is None or (is_int(v) and v >= 1),
+                                            "an integer >= 1 or null")) from None
     return check
 
 
@@ -199,7 +229,7 @@ class _Adaptive(LayerType):
 
     def configure(self, args):
         if args.get("return_indices"):
-            raise ArgError("return_indices false (a layer in a file returns one tensor)", True)
+            raise ArgError("return_indices false (a layer in a file returns one tensor)", True, arg="return_indices")
         return args
 
     def evaluate(self, cfg, inputs, ctx):
@@ -211,17 +241,12 @@ class _Adaptive(LayerType):
         window_sums = []       # Σ over bins of the window length, per axis
         steps = []
         for size, out in zip(spatial, outs):
-            if isinstance(out, int) and isinstance(size, int) and size == out:
+            if out is size or (isinstance(out, int) and isinstance(size, int) and size == out):
                 window_sums.append(size)
                 steps.append(None)
                 continue
-            bins = adaptive_bins(size, out)
-            lengths = [end - start for start, end in bins]
-            total = 0
-            for length in lengths:
-                total = total + length
-            window_sums.append(total)
-            steps.append(adaptive_axis_map(size, out, bins, lengths))
+            window_sums.append(adaptive_window_sum(size, out))
+            steps.append(adaptive_axis_map(size, out))
         output = (x[0], x[1], *outs)
         planes = x[0] * x[1]
         volume_sum = numel(window_sums)        # Σ over output bins of window volume

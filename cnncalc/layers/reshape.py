@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .base import (
     GLOBAL, Arg, ArgError, AxisMap, LayerType, Outcome, conv_axis_step, fmt_shape, int_arg, is_int,
-    normalize_dim, numel,
+    list_problem, normalize_dim, numel,
 )
 from .registry import register
 
@@ -46,7 +46,11 @@ def _sizes_arg(value):
     if isinstance(value, (list, tuple)) and value and all(is_int(v) and (v >= 1 or v == -1) for v in value) \
             and sum(1 for v in value if v == -1) <= 1:
         return tuple(value)
-    raise ArgError("a list of positive integers (at most one -1)", value)
+    if isinstance(value, (list, tuple)) and sum(1 for v in value if v == -1) > 1:
+        why = "more than one -1"
+    else:
+        why = list_problem(value, None, lambda v: is_int(v) and (v >= 1 or v == -1), "a positive integer or -1")
+    raise ArgError("a list of positive integers (at most one -1)", value, why=why)
 
 
 @register

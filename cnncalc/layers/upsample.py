@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 
-from .base import MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, LayerType, Outcome, bool_arg, choice_arg, fmt_shape, is_int, numel, optional
+from .base import MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, LayerType, Outcome, bool_arg, choice_arg, fmt_shape, is_int, list_problem, numel, optional
 from .registry import register
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")
@@ -29,7 +30,8 @@ def _size_arg(value):
         return value
     if isinstance(value, (list, tuple)) and value and all(is_int(v) and v >= 1 for v in value):
         return tuple(value)
-    raise ArgError("a positive integer or a list of them", value)
+    raise ArgError("a positive integer or a list of them", value,
+                   why=list_problem(value, None, lambda v: is_int(v) and v >= 1, "a positive integer"))
 
 
 def _scale_arg(value):
@@ -39,7 +41,7 @@ def _scale_arg(value):
         return value
     if isinstance(value, (list, tuple)) and value and all(ok(v) for v in value):
         return tuple(value)
-    raise ArgError("a positive number or a list of them", value)
+    raise ArgError("a positive number or a list of them", value, why=list_problem(value, None, ok, "a positive number"))
 
 
 @register
@@ -55,11 +57,16 @@ class Upsample(LayerType):
     summary = "upsampling by size or scale_factor (torch.nn.Upsample)"
 
     def configure(self, args):
-        if (args["size"] is None) == (args["scale_factor"] is None):
-            raise ArgError("exactly one of size and scale_factor", None,
-                           hint="torch: only one of size or scale_factor should be defined")
+        if args["size"] is not None and args["scale_factor"] is not None:
+            raise ArgError("exactly one of size and scale_factor", message="give either size or scale_factor, "
+                           "not both", arg="scale_factor", hint="torch: only one of size or scale_factor should be defined")
+        if args["size"] is None and args["scale_factor"] is None:
+            raise ArgError("exactly one of size and scale_factor", message="give size or scale_factor (neither is set)",
+                           hint="e.g. Upsample: {scale_factor: 2}")
         if args["align_corners"] is not None and args["mode"] not in ("linear", "bilinear", "bicubic", "trilinear"):
-            raise ArgError("align_corners only with linear, bilinear, bicubic or trilinear modes", args["align_corners"])
+            raise ArgError("align_corners only with linear, bilinear, bicubic or trilinear modes", arg="align_corners",
+                           message=f"align_corners={args['align_corners']} applies only to the linear, bilinear, "
+                                   f"bicubic and trilinear modes, not mode {args['mode']!r}", hint="leave align_corners out")
         return args
 
     def evaluate(self, cfg, inputs, ctx):
@@ -134,6 +141,7 @@ class Upsample(LayerType):
                                else cfg["scale_factor"], mode=cfg["mode"], align_corners=cfg["align_corners"])
 
 
+@lru_cache(maxsize=256)
 def upsample_axis_map(mode: str, scale: Fraction, align: bool) -> AxisMap | None:
     """Which inputs each output reads: torch's source index per mode, one period enumerated.
 
