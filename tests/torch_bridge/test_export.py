@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import cnncalc
 from cnncalc.cli import main
 from cnncalc.torch_bridge import export_torch
+from cnncalc.torch_bridge.export import export_source
 
 torch = pytest.importorskip("torch")
 
@@ -113,3 +114,82 @@ def test_export_symbolic_needs_sizes(example):
     result = CliRunner().invoke(main, ["export", str(example("fcn")), "--set", "H=64,W=64", "--class-name", "Fcn64"])
     assert result.exit_code == 0
     assert "class Fcn64(nn.Module):" in result.output
+
+
+# --------------------------------------------------------------------------
+# The torch-free constructor arguments against to_torch, for every layer type
+# --------------------------------------------------------------------------
+
+def _constructed(module) -> tuple:
+    """What a module's constructor decided: its class, the values of the constructor's
+    arguments as attributes ((3, 3) ~ 3 as torch's _pair makes them), parameter and buffer shapes."""
+    import inspect
+    import math
+
+    def norm(value):
+        if isinstance(value, torch.Tensor):
+            return ("tensor", tuple(value.shape))
+        if isinstance(value, (list, tuple)):
+            items = tuple(norm(v) for v in value)
+            return items[0] if items and all(v == items[0] for v in items) else items
+        if isinstance(value, float) and math.isnan(value):
+            return "nan"
+        return value
+    names = [n for n in inspect.signature(type(module).__init__).parameters if n not in ("self", "device", "dtype")]
+    return (type(module), tuple((n, norm(getattr(module, n))) for n in names if hasattr(module, n)),
+            tuple((n, tuple(p.shape)) for n, p in module.named_parameters()),
+            tuple((n, tuple(b.shape)) for n, b in module.named_buffers()))
+
+
+def _parity_rows():
+    from tests.torch_bridge.test_layer_parity import EXTRA, ROWS, _id, _yaml
+    return [pytest.param(_yaml(*row), id=_id(row)) for row in ROWS + EXTRA]
+
+
+@pytest.mark.parametrize("text", _parity_rows())
+def test_every_layer_type_exports_what_to_torch_builds(text):
+    """Each registered type (test_layer_parity's rows cover them all): the exported constructor
+    builds the module to_torch builds, under the same qualified name."""
+    namespace: dict = {"__name__": "parity_export"}
+    exec(compile(export_source(text), "<export>", "exec"), namespace)
+    cls = next(v for k, v in namespace.items() if isinstance(v, type) and issubclass(v, torch.nn.Module)
+               and k != "Scope")
+    exported, built = cls(), cnncalc.to_torch(text)
+    merges = {"Add", "Mul", "Concat"}                 # torch.add / torch.mul / torch.cat in the exported forward
+    theirs = {name: _constructed(m) for name, m in built.named_modules()
+              if name and not list(m.children()) and type(m).__name__ not in merges}
+    ours = {name: _constructed(m) for name, m in exported.named_modules() if name and not list(m.children())}
+    assert ours == theirs
+    exported.load_state_dict(built.state_dict())
+    x = torch.randn(built.input_shape) + 2.0
+    with torch.no_grad():
+        assert torch.allclose(exported.eval()(x), built.eval()(x), equal_nan=True)
+
+
+def test_module_attribute_lists_match_this_torch():
+    """export renames children exactly where build.assemble does (hasattr on the parent), from fixed lists."""
+    from cnncalc.torch_bridge.build import classes
+    from cnncalc.torch_bridge.export import MODEL_ATTRIBUTES, SCOPE_ATTRIBUTES
+    found = classes()
+    assert SCOPE_ATTRIBUTES == set(dir(found.Scope()))
+    assert MODEL_ATTRIBUTES == set(dir(found.CnnCalcModel("n", (1, 3))))
+
+
+def test_every_module_attribute_as_a_layer_name_loads(tmp_path):
+    """A layer named like each nn.Module attribute (the loader's identifiers only) gets to_torch's name."""
+    import json
+    import re
+    from cnncalc.torch_bridge.export import MODEL_ATTRIBUTES
+    names = sorted(n for n in MODEL_ATTRIBUTES if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n))
+    layers = "".join(f"  - Conv2d: {{out_channels: 1, kernel_size: 1, name: {json.dumps(n)}}}\n" for n in names)
+    text = f"name: attributes\ninput: [1, 4, 4]\nlayers:\n{layers}"
+    out = tmp_path / "attributes.py"
+    out.write_text(export_source(text))
+    module = load_module(out, "exported_attributes")
+    built = cnncalc.to_torch(text)
+    model = module.Attributes()
+    assert list(model.state_dict()) == list(built.state_dict())
+    model.load_state_dict(built.state_dict())
+    with torch.no_grad():
+        x = torch.randn(built.input_shape)
+        assert torch.equal(model(x), built(x))
