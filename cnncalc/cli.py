@@ -32,8 +32,13 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except CnnCalcError as err:
+            # str(err): every part shown visibly (text.visible) and bounded (errors.MAX_*)
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
+        except BrokenPipeError:  # pragma: no cover - `cnncalc summarize big.yaml | head`
+            import os
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except KeyboardInterrupt:  # pragma: no cover
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -46,36 +51,57 @@ def main() -> None:
     from its architecture file, before a single weight exists."""
 
 
-from .cli_common import analysis_options, analyze_file, parse_input, parse_sets  # noqa: E402
+from .cli_common import analysis_options, parse_input, parse_sets  # noqa: E402
+from .cli_view import DEPTH_HELP, WIDTH_HELP, DepthType, resolve_depth, table_width  # noqa: E402
 
 
 # -- commands -------------------------------------------------------------------
 
-@main.command()
+SUMMARIZE_EXAMPLES = """
+\b
+Examples:
+  cnncalc summarize examples/resnet50.yaml
+  cnncalc summarize examples/resnet50.yaml --depth all
+  cnncalc summarize examples/fcn.yaml --set H=512,W=384
+  cnncalc summarize examples/resnet18.yaml --format json > resnet18.json
+  cnncalc summarize examples/unet.yaml --format markdown --depth 0
+  cnncalc summarize examples/resnet50.yaml --explain conv1
+"""
+
+
+@main.command(epilog=SUMMARIZE_EXAMPLES)
 @click.argument("file")
 @analysis_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv"]), default="table",
               show_default=True)
-@click.option("--depth", type=click.IntRange(0, 64), default=None, help="Fold blocks deeper than N into one row.")
+@click.option("--depth", type=DepthType(), default=None, metavar="N|all", help=DEPTH_HELP)
 @click.option("--explain", "explain_layer", metavar="LAYER", default=None,
               help="Also print one layer's figures as formulas.")
-@click.option("--width", type=click.IntRange(40, 1000), default=None, hidden=True)
+@click.option("--width", type=click.IntRange(40, 1000), default=None, metavar="N", help=WIDTH_HELP)
 def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, width):
     """Every layer's output shape, params, MACs, FLOPs, memory and field.
 
-    FILE is an architecture YAML file, or - for standard input.
+    FILE is an architecture YAML file, or - for standard input. The table
+    folds blocks to depth 1 by default (--depth all shows every layer).
     """
-    report = analyze_file(file, input_text, sets, batch, dtype)
+    from .api import analyze, load
+    network = load(file)
+    overrides = dict(input=parse_input(input_text), sizes=parse_sets(sets), batch=batch, dtype=dtype)
+    report = analyze(network, **overrides)
+    if explain_layer:
+        report.layer(explain_layer)           # an unknown layer fails before anything is printed
+    shown_depth = resolve_depth(depth, fmt)
     if fmt == "table" and sys.stdout.isatty():
         from .render.table import print_table
-        print_table(report, depth)
+        print_table(report, shown_depth, width=table_width(width))
     else:
-        from .render import render
-        click.echo(render(report, fmt, depth=depth, width=width), nl=False)
+        from .render import write
+        write(report, sys.stdout, fmt, depth=shown_depth, width=table_width(width) if fmt == "table" else None)
     if explain_layer:
         from .explain import explain_text
-        click.echo(explain_text(file, explain_layer, input=parse_input(input_text), sizes=parse_sets(sets),
-                                batch=batch, dtype=dtype))
+        from .text import visible
+        text = explain_text(network, explain_layer, **overrides)
+        click.echo("\n".join(visible(line) for line in text.splitlines()))
 
 
 def _register_optional_commands() -> None:

@@ -3,18 +3,63 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
+RF_EXAMPLES = """
+\b
+Examples:
+  cnncalc rf examples/resnet50.yaml
+  cnncalc rf examples/resnet50.yaml --depth all
+  cnncalc rf examples/unet.yaml --input 1,572,572
+  cnncalc rf examples/fcn.yaml --set H=512,W=512 --format json
+"""
+
+SIZES_EXAMPLES = """
+\b
+Examples:
+  cnncalc sizes examples/unet.yaml
+  cnncalc sizes examples/resnet50.yaml --limit 512
+  cnncalc sizes examples/fcn.yaml --format json
+"""
+
+EXPLAIN_EXAMPLES = """
+\b
+Examples:
+  cnncalc explain examples/resnet50.yaml conv1
+  cnncalc explain examples/resnet18.yaml layer1.0.conv2
+  cnncalc explain examples/fcn.yaml upsample --set H=512,W=384
+"""
+
+
+def _geometry_options(function):
+    """--input, --set, --batch: what changes shapes and fields (an element type changes neither)."""
+    function = click.option("--batch", type=click.IntRange(1, 2**20), default=None,
+                            help="Batch size (default: the file's, else 1).")(function)
+    function = click.option("--set", "sets", multiple=True, metavar="NAME=SIZE",
+                            help="Give symbolic input sizes values: --set H=512,W=384.")(function)
+    function = click.option("--input", "input_text", metavar="C,H,W",
+                            help="Replace the file's input shape (batch excluded): --input 3,512,512.")(function)
+    return function
+
+
+def _visible_lines(text: str) -> str:
+    from .text import visible
+    return "\n".join(visible(line) for line in text.splitlines())
+
 
 def register(main: click.Group) -> None:
+    from .cli_view import DEPTH_HELP, DepthType, resolve_depth
     from .cli_common import analysis_options, analyze_file, parse_input, parse_sets
 
-    @main.command()
+    @main.command(epilog=RF_EXAMPLES)
     @click.argument("file")
-    @analysis_options
+    @_geometry_options
     @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-    def rf(file, input_text, sets, batch, dtype, fmt):
+    @click.option("--depth", type=DepthType(), default=None, metavar="N|all",
+                  help=DEPTH_HELP.replace(" and markdown, all for csv", ""))
+    def rf(file, input_text, sets, batch, fmt, depth):
         """Receptive field of every layer: size, jump, start and alignment per axis.
 
         size: input elements that can affect one output element; jump: input
@@ -22,15 +67,15 @@ def register(main: click.Group) -> None:
         the centre of output element 0 (Araujo et al., Distill 2019).
         """
         from .render.fields import render_fields
-        report = analyze_file(file, input_text, sets, batch, dtype)
+        report = analyze_file(file, input_text, sets, batch, None)
         if fmt == "json":
             click.echo(json.dumps({"name": report.name, "layers": [
                 {"name": row.name, "type": row.type, **row.receptive_field.to_dict()} for row in report.layers],
                 "receptive_field": report.receptive_field.to_dict()}, indent=2))
         else:
-            click.echo(render_fields(report), nl=False)
+            sys.stdout.write(render_fields(report, resolve_depth(depth, "table")))
 
-    @main.command()
+    @main.command(epilog=SIZES_EXAMPLES)
     @click.argument("file")
     @click.option("--limit", type=click.IntRange(8, 65536), default=2048, show_default=True,
                   help="Largest size tried per symbol.")
@@ -51,7 +96,7 @@ def register(main: click.Group) -> None:
         else:
             click.echo(render_sizes(result), nl=False)
 
-    @main.command()
+    @main.command(epilog=EXPLAIN_EXAMPLES)
     @click.argument("file")
     @click.argument("layer")
     @analysis_options
@@ -60,12 +105,7 @@ def register(main: click.Group) -> None:
 
         LAYER is a path as `summarize` shows it (conv1, layer1.0.bn2).
         """
+        from .api import load
         from .explain import explain_text
-        click.echo(explain_text(file if file != "-" else _stdin(), layer, input=parse_input(input_text),
-                                sizes=parse_sets(sets), batch=batch, dtype=dtype))
-
-
-
-def _stdin():
-    from .api import load
-    return load("-")
+        click.echo(_visible_lines(explain_text(load(file), layer, input=parse_input(input_text),
+                                               sizes=parse_sets(sets), batch=batch, dtype=dtype)))

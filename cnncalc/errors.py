@@ -68,24 +68,45 @@ class CnnCalcError(Exception):
         return self
 
     def headline(self) -> str:
+        """The one line the CLI prints: every part visible (no control character, no newline) and bounded.
+
+        Any part may hold text from the file (a path, a layer name, a type, a quoted value), so each is
+        passed through ``text.cut``: a 100,000-character name cannot flood a terminal or a CI log.
+        """
+        from .text import cut
         parts = []
         if self.loc is not None:
-            parts.append(f"{self.loc}: ")
+            parts.append(f"{cut(self.loc, MAX_LOCATION)}: ")
         if self.path:
-            parts.append(self.path)
+            parts.append(cut(self.path, MAX_NAME))
             if self.layer_type:
-                parts.append(f" ({self.layer_type})")
+                parts.append(f" ({cut(self.layer_type, MAX_NAME)})")
             parts.append(": ")
-        parts.append(self.message)
+        parts.append(cut(self.message, MAX_MESSAGE))
         if self.hint:
-            parts.append(f"; {self.hint}")
-        # one line, whatever text from the file ended up in it (a type name with a newline)
-        return "".join(parts).replace("\r", "\\r").replace("\n", "\\n")
+            parts.append(f"; {cut(self.hint, MAX_MESSAGE)}")
+        return "".join(parts)
+
+    def detail_lines(self) -> list[str]:
+        """The multi-line explanation, each line visible and bounded, at most MAX_DETAIL_LINES of them."""
+        if not self.detail:
+            return []
+        from .text import cut
+        lines = self.detail.splitlines()
+        shown = [cut(line, MAX_MESSAGE) for line in lines[:MAX_DETAIL_LINES]]
+        if len(lines) > MAX_DETAIL_LINES:
+            shown.append(f"  ... ({len(lines) - MAX_DETAIL_LINES:,} more lines)")
+        return shown
 
     def __str__(self) -> str:
-        if self.detail:
-            return self.headline() + "\n" + self.detail
-        return self.headline()
+        return "\n".join([self.headline()] + self.detail_lines())
+
+
+# Bounds on what one error shows (characters; lines of detail): enough for any real message.
+MAX_LOCATION = 300
+MAX_NAME = 200
+MAX_MESSAGE = 1000
+MAX_DETAIL_LINES = 500
 
 
 class SpecError(CnnCalcError):

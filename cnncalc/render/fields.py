@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..report import Report, json_value
-from .rows import field_sentence, shape_text
+from ..text import visible
+from .rows import depth_note, field_sentence, rows, shape_text
 from .table import align
 
 
@@ -17,22 +18,27 @@ def _axes(values: tuple) -> str:
     return " × ".join(_value(v) for v in values)
 
 
-def render_fields(report: Report) -> str:
+def render_fields(report: Report, depth: int | None = None) -> str:
+    """The `cnncalc rf` table; with ``depth``, a folded block shows its output's field."""
     body = []
-    for row in report.layers:
+    for row in rows(report, depth):
         field = row.receptive_field
         if field.is_global:
             state = "global"
         elif field.aligned:
             state = "aligned"
         else:
-            state = f"MISALIGNED (paths part at {field.parted_at})"
-        body.append(["  " * row.depth + row.name, row.type, shape_text(row.output_shape), _axes(field.size),
+            state = f"MISALIGNED (paths part at {visible(field.parted_at)})"
+        body.append(["  " * row.depth + visible(row.name), visible(row.type), visible(shape_text(row.output_shape)),
+                     _axes(field.size),
                      _axes(field.jump), ", ".join(_value(s) for s in field.start), state])
     header = ["Layer", "Type", "Output shape", "Size", "Jump", "Start", ""]
-    lines = [f"{report.name} — receptive fields on input {shape_text(report.input_shape)}", ""]
+    lines = [f"{visible(report.name)} — receptive fields on input {visible(shape_text(report.input_shape))}", ""]
     lines += align(header, body, None, [False, False, False, True, True, True, False])
     lines += ["", field_sentence(report.receptive_field)]
+    note = depth_note(report, len(body), depth)
+    if note:
+        lines.append(note)
     return "\n".join(lines) + "\n"
 
 
@@ -51,7 +57,7 @@ def sizes_dict(result) -> dict:
 
 
 def render_sizes(result) -> str:
-    lines = [f"{result.name} — valid input sizes for [{', '.join(str(d) for d in result.input)}] "
+    lines = [f"{visible(result.name)} — valid input sizes for [{', '.join(visible(d) for d in result.input)}] "
              f"(sizes 1..{result.limit} tried)", ""]
     for rule in result.rules:
         lines.append(f"{rule.symbol}: {rule.rule}")
@@ -60,8 +66,9 @@ def render_sizes(result) -> str:
         if rule.final_size:
             lines.append(f"  last spatial size before the output: {rule.final_size}")
         for refusal in rule.refusals:
-            lines.append(f"  {rule.symbol} = {refusal.size} is refused by {refusal.layer}: {refusal.reason}")
+            lines.append(f"  {rule.symbol} = {refusal.size} is refused by {visible(refusal.layer)}: "
+                         f"{visible(refusal.reason)}")
         lines.append("")
     for note in result.notes:
-        lines.append(f"note: {note}")
+        lines.append(f"note: {visible(note)}")
     return "\n".join(lines).rstrip() + "\n"

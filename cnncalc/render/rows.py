@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..report import Field, Report
+from ..report import Field, Report, json_value
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,14 @@ def rows(report: Report, depth: int | None = None) -> list[Row]:
     return out
 
 
+def depth_note(report: Report, shown_rows: int, depth: int | None) -> str | None:
+    """How to see every layer, when blocks were folded into fewer rows; else None."""
+    total = len(report.layers)
+    if depth is None or shown_rows >= total:
+        return None
+    return f"{shown_rows:,} rows for {total:,} layers (blocks folded below depth {depth}): --depth all shows every layer"
+
+
 def shape_text(shape: tuple) -> str:
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
@@ -69,6 +77,4 @@ def field_sentence(field: Field) -> str:
 
 
 def _number(value: Any) -> str:
-    from ..report import json_value
-    out = json_value(value)
-    return str(out)
+    return str(value) if type(value) is int else str(json_value(value))
