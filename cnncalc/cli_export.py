@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .errors import CnnCalcError
+from .text import cut
 
 
 def register(main: click.Group) -> None:
@@ -29,10 +30,17 @@ def export(file, target, output, input_text, sets, batch, class_name):
     (merges as torch.add / torch.mul / torch.cat). Layers keep the file's
     names, so the module loads a state_dict of cnncalc.to_torch's model.
 
+    Exporting only writes text: it does not need torch (running the
+    exported file does). Names from the file reach the source only as
+    escaped string literals; --class-name must be a Python identifier that
+    shadows nothing the module uses (nn, torch, math, Scope, builtins).
+
     \b
     Examples:
       cnncalc export examples/resnet50.yaml --to torch -o resnet50.py
-      cnncalc export examples/fcn.yaml --set H=512,W=512
+      python resnet50.py                     # 25,557,032 parameters, output [1, 1000]
+      cnncalc export examples/fcn.yaml --set H=512,W=512 --class-name Fcn512
+      cnncalc export examples/alexnet.yaml --input 3,227,227 --batch 8 -o alexnet.py
     """
     from .cli import parse_input, parse_sets
     from .torch_bridge.export import export_source      # writes text only: no torch needed
@@ -45,5 +53,5 @@ def export(file, target, output, input_text, sets, batch, class_name):
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(source)
     except OSError as err:
-        raise CnnCalcError(f"cannot write {output}: {err.strerror}") from None
-    click.echo(f"wrote {output}", err=True)
+        raise CnnCalcError(f"cannot write {cut(output, 200)}: {err.strerror}") from None
+    click.echo(f"wrote {cut(output, 200)}", err=True)
