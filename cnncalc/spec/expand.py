@@ -17,10 +17,12 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import Loc, SpecError, did_you_mean
+from ..text import cut, shown
 from ..layers import registry
 from . import expr
 from .model import DTYPE_BYTES, INPUT, LayerSpec, NetworkSpec
-from .yaml_source import YMap, YNode, YScalar, YSeq, parse_yaml, plain
+from .yaml_source import MAX_SOURCE_BYTES, YMap, YNode, YScalar, YSeq, parse_yaml, plain
+from .._files import read_limited
 from .._gc import gc_paused
 
 TOP_KEYS = ("name", "input", "batch", "dtype", "blocks", "layers", "sequential", "budget", "description")
@@ -31,7 +33,10 @@ MAX_REPEAT = 10_000
 MAX_BLOCK_DEPTH = 32
 MAX_DIM = 2**31
 MAX_BATCH = 2**20
+MAX_NAME_LENGTH = 256          # a layer, block or parameter name; paths join at most MAX_BLOCK_DEPTH of them
+MAX_SUGGESTED = 100            # longer words get no did-you-mean: difflib's cost grows with their length
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_RULE = "names use ASCII letters, digits and underscores and do not start with a digit"
 _SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -43,26 +48,21 @@ def load_text(text: str, filename: str = "<string>") -> NetworkSpec:
 
 
 def load_path(path: str | Path) -> NetworkSpec:
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise SpecError(f"cannot read {str(path)!r}: {err.strerror or err}") from None
-    if size > 4 * 2**20:
-        raise SpecError(f"file is {size:,} bytes; architecture files are limited to 4 MiB",
-                        loc=Loc(str(path), 1, 1))
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise SpecError(f"cannot read {str(path)!r}: {err}") from None
+    """Read an architecture file, bounded: special files are refused before a byte is read.
+
+    ``/dev/zero``, a FIFO, a directory or a symlink to one would otherwise
+    read without end or hang; ``read_limited`` checks ``stat`` first and
+    reads at most MAX_SOURCE_BYTES.
+    """
+    data = read_limited(path, MAX_SOURCE_BYTES, "architecture file")
     return load_bytes(data, str(path))
 
 
 def load_bytes(data: bytes, filename: str = "<stdin>") -> NetworkSpec:
     """Decode UTF-8 (an error names the first bad byte's line and column), then load."""
-    if len(data) > 4 * 2**20:
-        raise SpecError(f"file is {len(data):,} bytes; architecture files are limited to 4 MiB",
-                        loc=Loc(filename, 1, 1))
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SpecError(f"the file is {len(data):,} bytes; architecture files are limited to "
+                        f"{MAX_SOURCE_BYTES:,} bytes", loc=Loc(filename, 1, 1))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -100,8 +100,8 @@ class _Expander:
                             loc=root.loc)
         for key, _ in root.items:
             if key.value not in TOP_KEYS:
-                raise SpecError(f"unknown top-level key {key.value!r}", loc=key.loc,
-                                hint=did_you_mean(str(key.value), TOP_KEYS)
+                raise SpecError(f"unknown top-level key {_shown_value(key.value)}", loc=key.loc,
+                                hint=_suggest(key.value, TOP_KEYS)
                                 or f"expected one of {', '.join(TOP_KEYS)}")
         name = self._scalar(root, "name", str, default=Path(self.filename).stem if self.filename not in ("<string>", "<stdin>", "-") else "network")
         batch = self._scalar(root, "batch", int, default=1)
@@ -109,8 +109,8 @@ class _Expander:
             raise SpecError(f"batch must be between 1 and {MAX_BATCH:,}, found {batch}", loc=root.get("batch").loc)
         dtype = self._scalar(root, "dtype", str, default="float32")
         if dtype.removeprefix("torch.") not in DTYPE_BYTES:
-            raise SpecError(f"unknown dtype {dtype!r}", loc=root.get("dtype").loc,
-                            hint=did_you_mean(dtype, DTYPE_BYTES) or f"expected one of {', '.join(DTYPE_BYTES)}")
+            raise SpecError(f"unknown dtype {shown(dtype)}", loc=root.get("dtype").loc,
+                            hint=_suggest(dtype, DTYPE_BYTES) or f"expected one of {', '.join(DTYPE_BYTES)}")
         dtype = dtype.removeprefix("torch.")
         input_node = root.get("input")
         if input_node is None:
@@ -150,18 +150,18 @@ class _Expander:
             raise SpecError("'blocks' must be a mapping of block names to {params, layers}", loc=node.loc)
         for key, body in node.items:
             name = key.value
-            if not isinstance(name, str) or not _NAME.match(name):
-                raise SpecError(f"block name {name!r} must be an identifier", loc=key.loc)
+            _check_name(name, "block name", key.loc)
             if registry.lookup(name) is not None or name.lower() in ("add", "mul", "concat"):
-                raise SpecError(f"block name {name!r} hides the layer type of the same name", loc=key.loc,
+                raise SpecError(f"block name {shown(name)} hides the layer type of the same name", loc=key.loc,
                                 hint="choose another name")
             if not isinstance(body, YMap):
-                raise SpecError(f"block {name!r} must be a mapping with 'layers' (and optional 'params')",
+                raise SpecError(f"block {shown(name)} must be a mapping with 'layers' (and optional 'params'), "
+                                f"found {_show(body)}",
                                 loc=body.loc)
             for bkey, _ in body.items:
                 if bkey.value not in BLOCK_KEYS:
-                    raise SpecError(f"unknown key {bkey.value!r} in block {name!r}", loc=bkey.loc,
-                                    hint=did_you_mean(str(bkey.value), BLOCK_KEYS)
+                    raise SpecError(f"unknown key {_shown_value(bkey.value)} in block {shown(name)}", loc=bkey.loc,
+                                    hint=_suggest(bkey.value, BLOCK_KEYS)
                                     or "a block has 'params', 'layers' and optionally 'sequential'")
             params: list[tuple[str, Any, Loc]] = []
             params_node = body.get("params")
@@ -169,22 +169,23 @@ class _Expander:
                 if isinstance(params_node, YScalar) and params_node.value is None:
                     pass
                 elif not isinstance(params_node, YMap):
-                    raise SpecError(f"'params' of block {name!r} must be a mapping of names to defaults (~ = required)",
+                    raise SpecError(f"'params' of block {shown(name)} must be a mapping of names to defaults "
+                                    f"(~ = required), found {_show(params_node)}",
                                     loc=params_node.loc)
                 else:
                     for pkey, pvalue in params_node.items:
-                        if not isinstance(pkey.value, str) or not _NAME.match(pkey.value):
-                            raise SpecError(f"parameter name {pkey.value!r} must be an identifier", loc=pkey.loc)
+                        _check_name(pkey.value, "parameter name", pkey.loc)
                         if pkey.value in META_KEYS:
-                            raise SpecError(f"parameter name {pkey.value!r} is reserved for every layer",
+                            raise SpecError(f"parameter name {shown(pkey.value)} is reserved for every layer",
                                             loc=pkey.loc, hint="rename the parameter")
                         default = _REQUIRED_PARAM if isinstance(pvalue, YScalar) and pvalue.value is None else pvalue
                         params.append((pkey.value, default, pkey.loc))
             layers = body.get("layers")
             if not isinstance(layers, YSeq) or not layers.items:
-                raise SpecError(f"block {name!r} needs a non-empty 'layers' list", loc=(layers or body).loc)
+                raise SpecError(f"block {shown(name)} needs a non-empty 'layers' list"
+                                + (f", found {_show(layers)}" if layers is not None else ""), loc=(layers or body).loc)
             self.blocks[name] = _Block(name, tuple(params), layers, key.loc,
-                                       _sequential(body.get("sequential"), f"block {name!r}"))
+                                       _sequential(body.get("sequential"), f"block {shown(name)}"))
 
     # -- a scope: the top-level list or one block instance's body ----------
     def _scope(self, items: YSeq, prefix: str, scope_input: str, params: dict[str, Any],
@@ -212,7 +213,7 @@ class _Expander:
             if args_node is not None:
                 for key, value in args_node.items:
                     if not isinstance(key.value, str):
-                        raise SpecError(f"argument names must be strings, found {key.value!r}", loc=key.loc)
+                        raise SpecError(f"argument names must be strings, found {_shown_value(key.value)}", loc=key.loc)
                     try:
                         args[key.value] = self._substitute(value, params, item_where)
                     except SpecError as err:       # name the block instance whose params failed
@@ -226,8 +227,8 @@ class _Expander:
                 layer_type = registry.lookup(type_name)
                 if layer_type is None:
                     choices = list(registry.all_types()) + list(self.blocks)
-                    raise SpecError(f"unknown layer type {type_name!r}", loc=type_loc,
-                                    hint=did_you_mean(type_name, choices)
+                    raise SpecError(f"unknown layer type {shown(type_name)}", loc=type_loc,
+                                    hint=_suggest(type_name, choices)
                                     or "layer types are torch.nn class names (Conv2d, ReLU, ...) or blocks defined under 'blocks'")
             canonical = block.name if block else layer_type.name
             name = args.pop("name", None)
@@ -240,11 +241,13 @@ class _Expander:
                 while name in given or name in local:
                     name = f"{canonical.lower() if layer_type else canonical}_{index}_{suffix}"
                     suffix += 1
-            elif not isinstance(name, str) or not _NAME.match(name) or name == INPUT:
-                raise SpecError(f"'name' must be an identifier other than 'input', found {name!r}",
-                                loc=arg_locs["name"])
+            else:
+                _check_name(name, "name", arg_locs["name"])
+                if name == INPUT:
+                    raise SpecError("'name' cannot be 'input': it stands for the scope's input tensor",
+                                    loc=arg_locs["name"], hint="choose another name")
             if name in local:
-                raise SpecError(f"name {name!r} is already used in this scope", loc=arg_locs.get("name", type_loc),
+                raise SpecError(f"name {shown(name)} is already used in this scope", loc=arg_locs.get("name", type_loc),
                                 hint="names must be unique within a block or the top-level list",
                                 path=prefix + name, layer_type=canonical)
             try:
@@ -256,11 +259,11 @@ class _Expander:
                 raise err.add_context(path=prefix + name, layer_type=canonical) from None
             repeat = args.pop("repeat", 1)
             if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= MAX_REPEAT:
-                raise SpecError(f"'repeat' must be an integer from 1 to {MAX_REPEAT:,}, found {repeat!r}",
+                raise SpecError(f"'repeat' must be an integer from 1 to {MAX_REPEAT:,}, found {_shown_value(repeat)}",
                                 loc=arg_locs.get("repeat", type_loc), path=prefix + name, layer_type=canonical)
             layer_frozen = args.pop("frozen", frozen)
             if not isinstance(layer_frozen, bool):
-                raise SpecError(f"'frozen' must be true or false, found {layer_frozen!r}",
+                raise SpecError(f"'frozen' must be true or false, found {_shown_value(layer_frozen)}",
                                 loc=arg_locs.get("frozen", type_loc), path=prefix + name, layer_type=canonical)
             path = prefix + name
             arity = 1 if block else layer_type.arity
@@ -308,24 +311,25 @@ class _Expander:
                   path: str, source: str, scopes: tuple[str, ...], frozen: bool,
                   stack: tuple[str, ...], where: str, key_locs: dict[str, Loc] | None = None) -> str:
         if block.name in stack:
-            raise SpecError(f"block {block.name!r} uses itself ({' -> '.join(stack + (block.name,))})", loc=loc,
+            raise SpecError(f"block {shown(block.name)} uses itself "
+                            f"({' -> '.join(cut(name, 40) for name in stack + (block.name,))})", loc=loc,
                             path=path, layer_type=block.name)
         if len(stack) >= MAX_BLOCK_DEPTH:
             raise SpecError(f"blocks nested more than {MAX_BLOCK_DEPTH} deep", loc=loc)
         names = [p[0] for p in block.params]
         for key in args:
             if key not in names:
-                raise SpecError(f"block {block.name!r} has no parameter {key!r}",
+                raise SpecError(f"block {shown(block.name)} has no parameter {shown(key)}",
                                 loc=(key_locs or {}).get(key) or arg_locs.get(key, loc), path=path,
                                 layer_type=block.name,
-                                hint=did_you_mean(key, names + list(META_KEYS))
+                                hint=_suggest(key, names + list(META_KEYS))
                                 or (f"its parameters are {', '.join(names)}" if names else "it takes no parameters"))
         values: dict[str, Any] = {}
         for pname, default, ploc in block.params:
             if pname in args:
                 values[pname] = args[pname]
             elif default is _REQUIRED_PARAM:
-                raise SpecError(f"block {block.name!r} needs parameter {pname!r}", loc=loc, path=path,
+                raise SpecError(f"block {shown(block.name)} needs parameter {shown(pname)}", loc=loc, path=path,
                                 layer_type=block.name,
                                 hint=f"write {block.name}: {{{pname}: ...}}")
             else:
@@ -401,19 +405,22 @@ class _Expander:
             return item.value, item.loc, None
         if isinstance(item, YMap):
             if len(item.items) != 1:
-                keys = ", ".join(str(k) for k in item.keys())
-                raise SpecError(f"{where}: a layer is one 'Type: {{args}}' mapping, found keys {keys}",
+                keys = ", ".join(_shown_value(k) for k in item.keys()[:5]) + (", ..." if len(item.items) > 5 else "")
+                raise SpecError(f"{where}: a layer is one 'Type: {{args}}' mapping, found {len(item.items)} keys "
+                                f"({keys})",
                                 loc=item.loc, hint="indent the arguments under the type, e.g. Conv2d: {out_channels: 64}")
             key, value = item.items[0]
             if not isinstance(key.value, str):
-                raise SpecError(f"{where}: layer type must be a name, found {key.value!r}", loc=key.loc)
+                raise SpecError(f"{where}: layer type must be a name, found {_shown_value(key.value)}", loc=key.loc)
             if isinstance(value, YScalar) and value.value is None:
                 return key.value, key.loc, None
             if not isinstance(value, YMap):
-                raise SpecError(f"{where} ({key.value}): arguments must be a mapping, found {_show(value)}",
-                                loc=value.loc, hint=f"write {key.value}: {{name: value, ...}}")
+                raise SpecError(f"{where} ({shown(key.value)}): arguments must be a mapping, found {_show(value)}",
+                                loc=value.loc, hint=f"write {cut(key.value)}: {{name: value, ...}}")
             return key.value, key.loc, value
-        raise SpecError(f"{where}: expected a layer, found a list", loc=item.loc)
+        raise SpecError(f"{where}: expected a layer (a type name or 'Type: {{args}}'), found {_show(item)}",
+                        loc=item.loc, hint="a list inside 'layers' is not a layer; remove the inner brackets, "
+                        "or define a block for a group of layers")
 
     # -- from ----------------------------------------------------------------
     def _sources(self, value: Any, loc: Loc, local: dict[str, str], history: list[str],
@@ -426,7 +433,7 @@ class _Expander:
             if item_nodes is not None and len(item_nodes) == len(values):
                 loc = item_nodes[position].loc      # point at the offending entry of the list
             if isinstance(ref, bool):
-                raise SpecError(f"'from' takes names or negative indices, found {ref!r}", loc=loc)
+                raise SpecError(f"'from' takes names or negative indices, found {_shown_value(ref)}", loc=loc)
             if isinstance(ref, int):
                 if ref >= 0:
                     positional = str(ref) in local
@@ -447,11 +454,13 @@ class _Expander:
                 elif ref in local:
                     resolved.append(local[ref])
                 else:
-                    raise SpecError(f"'from' names {ref!r}, which is not defined before this layer in its scope",
-                                    loc=loc, hint=did_you_mean(ref, list(local) + [INPUT])
+                    raise SpecError(f"'from' names {shown(ref)}, which is not defined before this layer in its scope",
+                                    loc=loc, hint=_suggest(ref, list(local) + [INPUT])
                                     or "a layer can only take tensors from layers above it")
             else:
-                raise SpecError(f"'from' takes names or negative indices, found {ref!r}", loc=loc)
+                raise SpecError(f"'from' takes names or negative indices, found {_shown_value(ref)}", loc=loc,
+                                hint="a list in 'from' holds names or indices, not further lists"
+                                if isinstance(ref, list) else None)
         return tuple(resolved)
 
     # -- $params -------------------------------------------------------------
@@ -465,18 +474,18 @@ class _Expander:
             return value
         whole = re.fullmatch(r"\$([A-Za-z_][A-Za-z0-9_]*)", value.strip())
         if where.startswith("layers"):     # the top-level list: no block, no params
-            raise SpecError(f"{value!r} is used outside a block; $params exist only inside blocks",
+            raise SpecError(f"{shown(value)} is used outside a block; $params exist only inside blocks",
                             loc=node.loc, hint="write the value itself, or define a block with params")
 
         def unknown_hint(key: str) -> str:
             if ".params." in where:
                 return "a default may use only the parameters listed before it"
-            return did_you_mean(key, params) or (f"this block's parameters are {', '.join(params)}"
+            return _suggest(key, params) or (f"this block's parameters are {', '.join(params)}"
                                                  if params else "this block has no parameters")
         if whole:
             key = whole.group(1)
             if key not in params:
-                raise SpecError(f"unknown parameter {value!r}", loc=node.loc, hint=unknown_hint(key))
+                raise SpecError(f"unknown parameter {shown(value)}", loc=node.loc, hint=unknown_hint(key))
             return params[key]
         try:
             return expr.evaluate(value, params)
@@ -498,20 +507,25 @@ def _sequential(node: YNode | None, where: str) -> bool:
 
 def parse_input(node: YNode) -> tuple[Any, ...]:
     """The 'input' list: channels first, batch excluded; ints or symbol names."""
-    if not isinstance(node, YSeq) or not 2 <= len(node.items) <= 4:
+    if not isinstance(node, YSeq):
         raise SpecError(f"'input' must be a list [C, L], [C, H, W] or [C, D, H, W], found {_show(node)}",
-                        loc=node.loc)
+                        loc=node.loc, hint="one sample's shape, channels first, e.g. input: [3, 224, 224]")
+    if not 2 <= len(node.items) <= 4:
+        raise SpecError(f"'input' has {len(node.items)} size{'s' if len(node.items) != 1 else ''}; it takes 2 to 4 "
+                        "([C, L], [C, H, W] or [C, D, H, W])", loc=node.loc,
+                        hint="the batch is not part of 'input': give it as 'batch:'" if len(node.items) == 5
+                        else "one sample's shape, channels first, e.g. input: [3, 224, 224]")
     dims = []
     for item in node.items:
         value = item.value if isinstance(item, YScalar) else None
         if isinstance(value, int) and not isinstance(value, bool):
             if not 1 <= value <= MAX_DIM:
                 raise SpecError(f"input sizes must be from 1 to {MAX_DIM:,}, found {value}", loc=item.loc)
-        elif isinstance(value, str) and _SYMBOL.match(value):
+        elif isinstance(value, str) and _SYMBOL.match(value) and len(value) <= MAX_NAME_LENGTH:
             pass
         else:
             raise SpecError(f"an input size is a positive integer or a name (H), found {_show(item)}",
-                            loc=item.loc)
+                            loc=item.loc, hint=NAME_RULE if isinstance(value, str) else None)
         dims.append(value)
     if isinstance(dims[0], str):
         raise SpecError("the channel count (first input size) must be an integer", loc=node.items[0].loc,
@@ -519,14 +533,52 @@ def parse_input(node: YNode) -> tuple[Any, ...]:
     return tuple(dims)
 
 
-def _show(node: YNode) -> str:
-    value = plain(node)
+def _check_name(name: Any, what: str, loc: Loc) -> None:
+    """A name the file gives (layer, block, parameter): ASCII identifier, bounded length.
+
+    Python's ``str.isidentifier`` accepts ``conv_é``; the format does not, so
+    that every name is also a plain torch attribute and an ASCII column in a table.
+    """
+    if isinstance(name, str) and _NAME.match(name) and len(name) <= MAX_NAME_LENGTH:
+        return
+    if isinstance(name, int) and not isinstance(name, bool) and name >= 0:
+        name = str(name)                 # name: 3 is digits, as name: "3" is
+    if not isinstance(name, str):
+        raise SpecError(f"{what} must be text, found {_shown_value(name)}", loc=loc, hint=NAME_RULE)
+    if len(name) > MAX_NAME_LENGTH:
+        raise SpecError(f"{what} {shown(name)} is too long (at most {MAX_NAME_LENGTH} characters)", loc=loc)
+    if name.isdigit():
+        raise SpecError(f"{what} {shown(name)} is only digits; {NAME_RULE}", loc=loc,
+                        hint="names made of digits are given by position in a block with 'sequential: true'")
+    if not name.isascii():
+        odd = next(char for char in name if not char.isascii())
+        raise SpecError(f"{what} {shown(name)} has the non-ASCII character {odd!r}; {NAME_RULE}", loc=loc,
+                        hint="e.g. conv_e instead of conv_é")
+    raise SpecError(f"{what} {shown(name)} is not a valid name; {NAME_RULE}", loc=loc,
+                    hint="e.g. conv_1, bn2, layer1")
+
+
+def _suggest(word: Any, choices) -> str | None:
+    """did_you_mean, bounded: no suggestion for a non-string or a very long word."""
+    if not isinstance(word, str) or len(word) > MAX_SUGGESTED:
+        return None
+    return did_you_mean(word, choices)
+
+
+def _shown_value(value: Any) -> str:
+    """A value from the file for a message: strings quoted and cut, containers summarised."""
     if isinstance(value, str):
-        return repr(value)
+        return shown(value)
     if isinstance(value, dict):
-        return "a mapping"
+        return f"a mapping of {len(value)} key{'s' if len(value) != 1 else ''}"
     if isinstance(value, list):
-        return "a list"
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
     if value is None:
         return "nothing"
-    return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return cut(value)                    # numbers: YAML ints are bounded by the reader, so str() is cheap
+
+
+def _show(node: YNode) -> str:
+    return _shown_value(plain(node))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from ..text import cut, shown
+
 _TOKEN = re.compile(r"\s*(?:([0-9]+)|\$([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))")
 LIMIT = 2**63
 MAX_LENGTH = 1000      # characters: keeps the recursive-descent parser's depth bounded
@@ -22,13 +24,14 @@ class ExprError(Exception):
 
 
 def evaluate(text: str, params: Mapping[str, Any]) -> int:
+    """The value of ``text`` with ``params`` substituted; ExprError (bounded, located by the caller) otherwise."""
     if len(text) > MAX_LENGTH:
         raise ExprError(f"expression of {len(text):,} characters is too long (at most {MAX_LENGTH:,})")
     tokens = _tokenize(text)
     parser = _Parser(tokens, params, text)
     value = parser.expr()
     if parser.pos != len(tokens):
-        raise ExprError(f"unexpected {tokens[parser.pos][1]!r} in expression {text!r}")
+        raise ExprError(f"unexpected {shown(tokens[parser.pos][1])} in expression {shown(text)}")
     return value
 
 
@@ -39,13 +42,13 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
     while pos < len(stripped):
         match = _TOKEN.match(stripped, pos)
         if not match:
-            raise ExprError(f"cannot read {stripped[pos:].strip()!r} in expression {text!r}; "
+            raise ExprError(f"cannot read {shown(stripped[pos:].strip(), 30)} in expression {shown(text)}; "
                             "expressions use integers, $params, + - * // and parentheses")
         number, name, op = match.groups()
         if number is not None:
             if len(number.lstrip("0")) > 19 or int(number.lstrip("0") or "0") >= LIMIT:
                 raise ExprError(f"number {number[:30]}{'...' if len(number) > 30 else ''} in expression "
-                                f"{text[:60]!r} exceeds 2**63")
+                                f"{shown(text)} exceeds 2**63")
             tokens.append(("int", int(number.lstrip("0") or "0")))
         elif name is not None:
             tokens.append(("name", name))
@@ -83,7 +86,7 @@ class _Parser:
                 value = value * right
             else:
                 if right == 0:
-                    raise ExprError(f"division by zero in expression {self.text!r}")
+                    raise ExprError(f"division by zero in expression {shown(self.text)}")
                 value = value // right
             self._bound(value)
         return value
@@ -100,21 +103,22 @@ class _Parser:
     def _nest(self) -> None:
         self.nesting += 1
         if self.nesting > MAX_NESTING:
-            raise ExprError(f"expression {self.text[:60]!r} nests more than {MAX_NESTING} deep")
+            raise ExprError(f"expression {shown(self.text)} nests more than {MAX_NESTING} deep")
 
     def atom(self) -> int:
         kind, value = self._peek()
         if kind is None:
-            raise ExprError(f"expression {self.text!r} ends too early")
+            raise ExprError(f"expression {shown(self.text)} ends too early")
         self.pos += 1
         if kind == "int":
             return value
         if kind == "name":
             if value not in self.params:
-                raise ExprError(f"unknown parameter ${value} in expression {self.text!r}", unknown=value)
+                raise ExprError(f"unknown parameter {shown('$' + value)} in expression {shown(self.text)}",
+                                unknown=value)
             param = self.params[value]
             if isinstance(param, bool) or not isinstance(param, int):
-                raise ExprError(f"${value} is {param!r}, not an integer, in expression {self.text!r}")
+                raise ExprError(f"${cut(value)} is {_describe(param)}, not an integer, in expression {shown(self.text)}")
             self._bound(param)
             return param
         if value == "(":
@@ -122,11 +126,23 @@ class _Parser:
             inner = self.expr()
             self.nesting -= 1
             if self._peek() != ("op", ")"):
-                raise ExprError(f"missing ')' in expression {self.text!r}")
+                raise ExprError(f"missing ')' in expression {shown(self.text)}")
             self.pos += 1
             return inner
-        raise ExprError(f"unexpected {value!r} in expression {self.text!r}")
+        raise ExprError(f"unexpected {shown(value)} in expression {shown(self.text)}")
 
     def _bound(self, value: int) -> None:
         if abs(value) >= LIMIT:
-            raise ExprError(f"expression {self.text!r} exceeds 2**63")
+            raise ExprError(f"expression {shown(self.text)} exceeds 2**63")
+
+
+def _describe(value: Any) -> str:
+    """A parameter's value for a message, bounded whatever it holds."""
+    if isinstance(value, (list, dict)):
+        kind = "list" if isinstance(value, list) else "mapping"
+        return f"a {kind} of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return shown(value) if isinstance(value, str) else cut(value)

@@ -15,11 +15,14 @@ from typing import Any, Union
 import yaml
 
 from ..errors import Loc, SpecError
+from ..text import cut, shown
 
 MAX_SOURCE_BYTES = 4 * 2**20      # a 4 MiB architecture file is already absurd
 MAX_NODES = 200_000                # after alias expansion
 MAX_DEPTH = 100                    # nested lists and mappings
 MAX_INT = 2**63                    # torch sizes are int64; also keeps repr() of ints cheap
+MAX_INT_CHARS = 100                # an int scalar longer than this is refused unread: int() of 5,000
+                                   # digits raises, and str() of one in a message would raise too
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """The safe loader, plus YAML 1.2 floats: 1e-5 is a number (YAML 1.1 needs 1.0e-5)."""
@@ -30,6 +33,16 @@ _Loader.add_implicit_resolver(
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
     list("-+0123456789"),
 )
+
+
+class _Resolver(yaml.resolver.Resolver):
+    """The loader's implicit tags, to tell a plain scalar's implicit tag from one the file wrote."""
+
+    yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+
+_RESOLVER = _Resolver()
+_CORE = "tag:yaml.org,2002:"
 _SAFE_TAGS = {
     "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float", "tag:yaml.org,2002:str",
@@ -100,7 +113,7 @@ def parse_yaml(text: str, filename: str) -> YNode:
         line = text.count("\n", 0, position) + 1
         col = position - (text.rfind("\n", 0, position) + 1) + 1
         char = chr(err.character) if isinstance(err.character, int) else str(err.character)
-        raise SpecError(f"invalid character {char!r} in the file: {err.reason}", loc=Loc(filename, line, col),
+        raise SpecError(f"invalid character {char!r} in the file: {cut(err.reason)}", loc=Loc(filename, line, col),
                         hint="architecture files are plain UTF-8 text") from None
     except yaml.YAMLError as err:  # pragma: no cover - other errors without marks
         raise SpecError(f"YAML error: {' '.join(str(err).split())}", loc=Loc(filename, 1, 1)) from None
@@ -120,9 +133,15 @@ def parse_yaml(text: str, filename: str) -> YNode:
 
 
 def _prescan(text: str, filename: str) -> None:
-    """Reject documents nested too deep or with too many nodes, before composing."""
-    depth = nodes = 0
+    """Reject a second document, or one nested too deep or with too many nodes, before composing."""
+    depth = nodes = documents = 0
     for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise SpecError("a second YAML document starts here; an architecture file holds one document",
+                                loc=Loc(filename, event.start_mark.line + 1, event.start_mark.column + 1),
+                                hint="remove the '---' line and what follows, or put each network in its own file")
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
             nodes += 1
@@ -178,24 +197,26 @@ def _convert(node: yaml.Node, filename: str, constructor, budget: list[int], dep
         raise SpecError(f"the document is nested more than {MAX_DEPTH} levels deep", loc=loc)
     if isinstance(node, yaml.ScalarNode):
         if node.tag not in _SAFE_TAGS:
-            raise SpecError(f"unsupported YAML tag {node.tag!r}", loc=loc,
-                            hint="architecture files hold plain numbers, strings, lists and mappings")
+            raise _tag_error(node, loc)
+        if node.tag == _CORE + "int" and len(node.value) > MAX_INT_CHARS:
+            raise SpecError(f"integer of {len(node.value):,} characters ({node.value[:20]}…) is too large; "
+                            "integers must lie within ±2**63", loc=loc)
         try:
             value = constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as err:
-            shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
-            raise SpecError(f"invalid scalar {shown!r}: {str(err)[:200]}", loc=loc) from None
+            raise SpecError(f"cannot read the value {shown(node.value, 40)}: {cut(err, 200)}", loc=loc,
+                            hint="quote it if it is text") from None
         if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT < value < MAX_INT:
-            raise SpecError(f"integer {node.value[:40]}{'...' if len(node.value) > 40 else ''} is too large; "
-                            "integers must lie within +-2**63", loc=loc)
+            raise SpecError(f"integer {cut(node.value, 40)} is too large; integers must lie within ±2**63",
+                            loc=loc)
         return YScalar(value, loc)
     if isinstance(node, yaml.SequenceNode):
-        if node.tag != "tag:yaml.org,2002:seq":
-            raise SpecError(f"unsupported YAML tag {node.tag!r}", loc=loc)
+        if node.tag != _CORE + "seq":
+            raise _tag_error(node, loc)
         return YSeq(tuple(_convert(item, filename, constructor, budget, depth + 1) for item in node.value), loc)
     if isinstance(node, yaml.MappingNode):
-        if node.tag != "tag:yaml.org,2002:map":
-            raise SpecError(f"unsupported YAML tag {node.tag!r}", loc=loc)
+        if node.tag != _CORE + "map":
+            raise _tag_error(node, loc)
         items = []
         seen: dict[Any, Loc] = {}
         for key_node, value_node in node.value:
@@ -210,9 +231,31 @@ def _convert(node: yaml.Node, filename: str, constructor, budget: list[int], dep
             except TypeError:  # pragma: no cover - scalars are hashable
                 raise SpecError("a mapping key must be a plain name", loc=key.loc) from None
             if key.value in seen:
-                raise SpecError(f"duplicate key {key.value!r} (first defined at line {seen[key.value].line})",
+                raise SpecError(f"duplicate key {shown(key.value)} (first defined at line {seen[key.value].line})",
                                 loc=key.loc)
             seen[key.value] = key.loc
             items.append((key, _convert(value_node, filename, constructor, budget, depth + 1)))
         return YMap(tuple(items), loc)
     raise SpecError(f"unsupported YAML node {type(node).__name__}", loc=loc)  # pragma: no cover
+
+
+_IMPLICIT = {        # what a plain scalar with a non-safe implicit tag was read as, and what to do
+    _CORE + "timestamp": "is read by YAML as a date",
+    _CORE + "value": "is read by YAML as its value key",
+    _CORE + "merge": "is read by YAML as a merge key",
+}
+
+
+def _tag_error(node: yaml.Node, loc: Loc) -> SpecError:
+    """The error for a node whose tag is not plain data: a date YAML guessed, or a tag the file wrote."""
+    tag = node.tag
+    short = "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+    if isinstance(node, yaml.ScalarNode) and tag in _IMPLICIT:
+        plain_style = node.style in (None, "")          # libyaml says "", PyYAML None
+        implicit = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False)) if plain_style else None
+        if implicit == tag:                              # the file did not write the tag: YAML guessed it
+            text = cut(node.value, 40).replace('"', '\\"')
+            return SpecError(f"{shown(node.value, 40)} {_IMPLICIT[tag]}, which architecture files do not use",
+                             loc=loc, hint=f'quote it to make it text: "{text}"')
+    return SpecError(f"the YAML tag {shown(short, 60)} is not supported", loc=loc,
+                     hint="remove the tag: architecture files hold plain numbers, strings, lists and mappings")

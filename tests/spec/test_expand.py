@@ -492,7 +492,9 @@ def test_same_name_in_different_scopes_is_fine():
 @pytest.mark.parametrize("name", ["input", "3x", "a.b", "a-b", '""', "'1'", "[a]", "~x"])
 def test_bad_names(name):
     err = error(f"input: [3, 8, 8]\nlayers:\n  - ReLU: {{name: {name}}}\n")
-    assert "'name' must be an identifier" in err.message
+    assert err.loc == Loc("arch.yaml", 3, len("  - ReLU: {name: ") + 1)
+    # the message says what a name may be (or why 'input' is taken)
+    assert expand.NAME_RULE in str(err) or "input" in err.message
 
 
 def test_automatic_names_avoid_given_names():
@@ -722,7 +724,7 @@ def test_unknown_type_suggests_layers_and_blocks():
     ("b: {params: {c: 1}}", "non-empty 'layers'"),
     ("b: {layers: [ReLU], prams: {}}", "unknown key 'prams'"),
     ("b: {layers: [ReLU], params: [c]}", "must be a mapping"),
-    ("3b: {layers: [ReLU]}", "must be an identifier"),
+    ("3b: {layers: [ReLU]}", "not a valid name"),
 ])
 def test_bad_block_definitions(body, message):
     err = error(f"input: [3, 8, 8]\nblocks:\n  {body}\nlayers: [ReLU]\n")
@@ -743,8 +745,8 @@ def test_bad_block_definitions(body, message):
     ("input: [3, 8, 8]\nbatch: true\nlayers: [ReLU]\n", "'batch' must be an integer"),
     ("input: [3, 8, 8]\ndtype: flaot16\nlayers: [ReLU]\n", "unknown dtype 'flaot16'"),
     ("name: [a]\ninput: [3, 8, 8]\nlayers: [ReLU]\n", "'name' must be a string"),
-    ("input: [3]\nlayers: [ReLU]\n", "'input' must be a list"),
-    ("input: [3, 8, 8, 8, 8]\nlayers: [ReLU]\n", "'input' must be a list"),
+    ("input: [3]\nlayers: [ReLU]\n", "'input' has 1 size;"),
+    ("input: [3, 8, 8, 8, 8]\nlayers: [ReLU]\n", "'input' has 5 sizes;"),
     ("input: 3\nlayers: [ReLU]\n", "'input' must be a list"),
     ("input: [3, 0, 8]\nlayers: [ReLU]\n", "input sizes must be from 1"),
     ("input: [3, 8.5, 8]\nlayers: [ReLU]\n", "positive integer or a name"),

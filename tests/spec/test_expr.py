@@ -51,7 +51,7 @@ def test_values(text, value):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("$nope + 1", "unknown parameter $nope"),
+    ("$nope + 1", "unknown parameter '$nope'"),
     ("$flag + 1", "not an integer"),
     ("$ks * 2", "not an integer"),
     ("$s * 2", "not an integer"),

@@ -89,7 +89,8 @@ def test_merge_keys_are_rejected():
 ])
 def test_only_safe_tags(text):
     err = _error(text)
-    assert "tag" in err.message
+    assert "tag" in err.message or "date" in err.message
+    assert err.loc is not None and err.loc.line == 1
 
 
 def test_syntax_error_position():
@@ -201,7 +202,7 @@ def test_file_size_limit_path(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_bytes(b"input: [3, 8, 8]\nlayers: [ReLU]\n" + b"#" * (4 * 2**20 + 1) + b"\n")
     start = time.perf_counter()
-    with pytest.raises(SpecError, match="limited to 4 MiB") as info:
+    with pytest.raises(SpecError, match=f"{yaml_source.MAX_SOURCE_BYTES:,}") as info:
         load_path(path)
     assert time.perf_counter() - start < HANG_LIMIT_S
     assert info.value.loc == Loc(str(path), 1, 1)
@@ -220,7 +221,7 @@ def test_invalid_utf8_is_located(tmp_path):
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(SpecError, match="cannot read"):
         load_path(tmp_path / "nope.yaml")
-    with pytest.raises(SpecError, match="cannot read"):
+    with pytest.raises(SpecError, match="directory"):
         load_path(tmp_path)
 
 
