@@ -401,7 +401,12 @@ class _TooManyDigits(ValueError):
 def _load_baseline_file(path: Path, label: str) -> tuple[Baseline, ...]:
     from ._files import read_limited
     where = f"{label} {shown(str(path))}"
-    data = read_limited(path, MAX_BASELINE_BYTES, label, error=ArgumentError)
+    try:
+        data = read_limited(path, MAX_BASELINE_BYTES, label, error=ArgumentError)
+    except ArgumentError as err:
+        if err.hint is not None:              # a baseline is never read from standard input
+            err.hint = "save the report to a regular file: cnncalc summarize FILE --format json > report.json"
+        raise
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -40,7 +40,7 @@ EXAMPLES = """
 \b
 Examples:
   cnncalc check examples/resnet18.yaml                   # the file's budget: section
-  cnncalc check examples/*.yaml --max-params 30M --max-macs 5G
+  cnncalc check examples/resnet*.yaml --max-params 30M --max-macs 5G
   cnncalc check examples/fcn.yaml --set H=512,W=512 --max-activation-memory 2GiB
   cnncalc check examples/resnet18.yaml --min-rf 200
   cnncalc summarize examples/resnet18.yaml --format json > base.json
