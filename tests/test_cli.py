@@ -158,3 +158,93 @@ def test_core_commands_need_only_core_dependencies(args):
     outside = {m for m in imported if m in owners
                and not {d.lower().replace("_", "-") for d in owners[m]} & allowed}
     assert not outside, f"imported but not a core dependency: {sorted(outside)}"
+
+
+# -- the views (issue 9) ------------------------------------------------------------------------
+
+def _table_rows(output: str) -> list[str]:
+    lines = output.splitlines()
+    rules = [i for i, line in enumerate(lines) if line.startswith(" ───")]
+    return lines[rules[0] + 1:rules[1]]
+
+
+def test_table_folds_to_depth_1_by_default_and_says_how_to_unfold():
+    import cnncalc
+    layers = len(cnncalc.analyze(EXAMPLES / "resnet50.yaml").layers)
+    default = invoke("summarize", str(EXAMPLES / "resnet50.yaml"))
+    every = invoke("summarize", str(EXAMPLES / "resnet50.yaml"), "--depth", "all")
+    assert default.exit_code == every.exit_code == 0
+    assert len(_table_rows(every.output)) == layers
+    assert len(_table_rows(default.output)) < layers / 4
+    assert "--depth all" in default.output and "--depth all" not in every.output
+    assert _table_rows(default.output) == _table_rows(invoke("summarize", str(EXAMPLES / "resnet50.yaml"),
+                                                             "--depth", "1").output)
+
+
+def test_depth_refuses_what_is_neither_a_number_nor_all():
+    result = invoke("summarize", str(EXAMPLES / "resnet18.yaml"), "--depth", "deep")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_streamed_json_is_json_dumps_of_the_report():
+    import cnncalc
+    for stem in ("resnet50", "fcn", "unet"):
+        result = invoke("summarize", str(EXAMPLES / f"{stem}.yaml"), "--format", "json")
+        expected = json.dumps(cnncalc.analyze(EXAMPLES / f"{stem}.yaml").to_dict(), indent=2)
+        assert result.stdout == expected + "\n", stem
+
+
+@pytest.mark.parametrize("how", [["--width", "80"], ["--width", "200"], "COLUMNS=80", "COLUMNS=200"])
+def test_symbolic_table_fits_the_terminal_and_shows_each_formula_once(how):
+    args = ["summarize", str(EXAMPLES / "fcn.yaml")]
+    if isinstance(how, str):
+        width = int(how.split("=")[1])
+        result = runner.invoke(main, args, env={"COLUMNS": str(width)})
+    else:
+        width = int(how[1])
+        result = invoke(*args, *how)
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= width
+    macs = [line for line in result.stdout.splitlines() if line.startswith("MACs:")]
+    assert len(macs) == 1 and "(" + macs[0][len("MACs: "):].split(" ")[0] not in macs[0]
+
+
+def test_footer_says_the_peak_counts_the_input():
+    text = invoke("summarize", str(EXAMPLES / "resnet18.yaml")).output
+    memory = next(line for line in text.splitlines() if line.startswith("Memory"))
+    assert "input included" in memory and "summed over all layers" in memory
+
+
+def test_explain_of_an_unknown_layer_fails_before_printing_the_table():
+    result = invoke("summarize", str(EXAMPLES / "resnet50.yaml"), "--explain", "nothere")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and "nothere" in result.stderr
+
+
+def test_summarize_explain_reads_standard_input_once():
+    text = (EXAMPLES / "digits.yaml").read_text()
+    import cnncalc
+    first = cnncalc.analyze(EXAMPLES / "digits.yaml").layers[0].name
+    result = invoke("summarize", "-", "--explain", first, input=text)
+    assert result.exit_code == 0, result.output
+    assert f"{first} (" in result.stdout
+
+
+def test_rf_takes_depth_and_no_dtype():
+    import cnncalc
+    layers = len(cnncalc.analyze(EXAMPLES / "resnet50.yaml").layers)
+    every = invoke("rf", str(EXAMPLES / "resnet50.yaml"), "--depth", "all")
+    folded = invoke("rf", str(EXAMPLES / "resnet50.yaml"), "--depth", "0")
+    assert every.exit_code == folded.exit_code == 0
+    body = [line for line in every.output.splitlines()[4:] if line.strip()][:-1]
+    assert len(body) == layers
+    assert len(folded.output.splitlines()) < len(every.output.splitlines())
+    assert invoke("rf", str(EXAMPLES / "resnet50.yaml"), "--dtype", "float16").exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["summarize", "rf", "sizes", "explain"])
+def test_command_help_has_examples(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    examples = result.output.split("Examples:")[1].split()
+    assert examples.count("cnncalc") >= 3 and examples[1] == command

@@ -186,3 +186,27 @@ def test_hierarchy_and_exit_codes():
 ])
 def test_did_you_mean(word, choices, expected):
     assert did_you_mean(word, choices) == expected
+
+
+def test_every_part_of_the_headline_is_visible_and_bounded():
+    err = SpecError("unknown layer type 'x\x1b[2J'", loc=Loc("dir\n/a\x1b.yaml", 1, 2), path="p\u202e",
+                    layer_type="T\x07", hint="h\x9b")
+    line = err.headline()
+    assert not re.search("[\x00-\x1f\x7f-\x9f\u202e]", line), line
+    huge = SpecError("unknown layer type " + "y" * 100_000, hint="z" * 100_000, path="q" * 100_000)
+    assert len(huge.headline()) < 3_000 and "characters)" in huge.headline()
+
+
+def test_a_100000_character_layer_type_is_one_short_line():
+    name = "Conv" + "x" * 100_000
+    result = CliRunner().invoke(main, ["summarize", "-"],
+                                input=f"input: [3, 8, 8]\nlayers:\n  - {name}: {{out_channels: 1}}\n")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: <stdin>:3:") and len(lines[0]) < 3_000
+
+
+def test_detail_lines_are_visible_and_bounded():
+    err = ShapeError("bad", detail="  a\x1b[31m\n" + "  line\n" * 10_000)
+    text = str(err)
+    assert "\x1b" not in text and len(text.splitlines()) < 1_000
