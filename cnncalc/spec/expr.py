@@ -118,7 +118,8 @@ class _Parser:
                                 unknown=value)
             param = self.params[value]
             if isinstance(param, bool) or not isinstance(param, int):
-                raise ExprError(f"${cut(value)} is {_describe(param)}, not an integer, in expression {shown(self.text)}")
+                raise ExprError(f"${cut(value)} is {_describe(param)}, not an integer, "
+                                f"in expression {shown(self.text)}")
             self._bound(param)
             return param
         if value == "(":

@@ -73,7 +73,8 @@ def test_two_repeats_take_consecutive_positions(a, b):
 ])
 def test_positional_names_table(body, expected):
     items = "\n".join(f"      - {item}" for item in body)
-    text = f"input: [4, 8, 8]\nblocks:\n  seq:\n    sequential: true\n    layers:\n{items}\nlayers:\n  - seq: {{name: s}}\n"
+    text = (f"input: [4, 8, 8]\nblocks:\n  seq:\n    sequential: true\n    layers:\n{items}\n"
+            "layers:\n  - seq: {name: s}\n")
     assert paths(text) == [f"s.{name}" for name in expected]
 
 
