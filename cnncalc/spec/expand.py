@@ -454,8 +454,10 @@ class _Expander:
                 elif ref in local:
                     resolved.append(local[ref])
                 else:
+                    index_hint = (f"for a relative index write it unquoted: from: {ref}"
+                                  if re.fullmatch(r"-[0-9]{1,6}", ref) else None)
                     raise SpecError(f"'from' names {shown(ref)}, which is not defined before this layer in its scope",
-                                    loc=loc, hint=_suggest(ref, list(local) + [INPUT])
+                                    loc=loc, hint=index_hint or _suggest(ref, list(local) + [INPUT])
                                     or "a layer can only take tensors from layers above it")
             else:
                 raise SpecError(f"'from' takes names or negative indices, found {_shown_value(ref)}", loc=loc,

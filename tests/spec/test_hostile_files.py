@@ -63,7 +63,7 @@ def test_special_files_are_refused_by_the_api(tmp_path, kind):
     assert str(files[kind]) in str(err)
 
 
-@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "symlink to fifo", "directory"])
+@pytest.mark.parametrize("kind", SPECIAL_KINDS)
 def test_special_files_through_the_cli(tmp_path, kind):
     files = _special_files(tmp_path)
     if kind not in files:

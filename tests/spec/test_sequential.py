@@ -129,6 +129,19 @@ def test_a_bare_positive_integer_in_from_suggests_quoting():
     assert 'from: "0"' in str(err)
 
 
+def test_a_quoted_negative_index_is_a_name_and_says_so():
+    """from: "-1" is a string, so a name (none is made of a minus and digits): the hint says to unquote it."""
+    err = error("""\
+        input: [3, 8, 8]
+        sequential: true
+        layers:
+          - ReLU
+          - ReLU: {from: "-1"}
+        """)
+    assert err.loc is not None and err.loc.line == 5
+    assert "from: -1" in err.hint
+
+
 def test_negative_indices_still_count_items():
     spec = net("""\
         input: [3, 8, 8]
