@@ -128,6 +128,9 @@ class _Expander:
         self._check_size(layers_node)
         self._scope(layers_node, prefix="", scope_input=INPUT, params={}, scopes=(), frozen=False,
                     stack=(), where="layers", sequential=_sequential(root.get("sequential"), "the top level"))
+        if not self.layers:
+            raise SpecError("the network has no layers once 'repeat: 0' items are skipped", loc=layers_node.loc,
+                            hint="at least one layer must remain")
         return NetworkSpec(
             name=name, input=input_shape, layers=tuple(self.layers), batch=batch, dtype=dtype,
             source=self.filename, budget=root.get("budget"), input_loc=input_node.loc,
@@ -258,9 +261,14 @@ class _Expander:
             except SpecError as err:
                 raise err.add_context(path=prefix + name, layer_type=canonical) from None
             repeat = args.pop("repeat", 1)
-            if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= MAX_REPEAT:
-                raise SpecError(f"'repeat' must be an integer from 1 to {MAX_REPEAT:,}, found {_shown_value(repeat)}",
+            if not isinstance(repeat, int) or isinstance(repeat, bool) or not 0 <= repeat <= MAX_REPEAT:
+                raise SpecError(f"'repeat' must be an integer from 0 to {MAX_REPEAT:,}, found {_shown_value(repeat)}",
                                 loc=arg_locs.get("repeat", type_loc), path=prefix + name, layer_type=canonical)
+            if repeat == 0 and len(sources) != 1:
+                # a skipped item passes its input through: with several inputs there is no one tensor to pass
+                raise SpecError(f"'repeat: 0' skips {canonical}, which needs one input to pass through; "
+                                f"found {len(sources)} in 'from'", loc=arg_locs.get("repeat", type_loc),
+                                path=prefix + name, layer_type=canonical)
             layer_frozen = args.pop("frozen", frozen)
             if not isinstance(layer_frozen, bool):
                 raise SpecError(f"'frozen' must be true or false, found {_shown_value(layer_frozen)}",

@@ -563,12 +563,49 @@ def test_repeat_a_block_with_from():
     assert network.layers[-1].scopes == ("res_0", "res_0.2")
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "10001", "1.5", "true", "two", "[2]"])
+@pytest.mark.parametrize("value", ["-1", "10001", "1.5", "true", "two", "[2]"])
 def test_bad_repeat(value):
     text = f"input: [3, 8, 8]\nlayers:\n  - ReLU: {{repeat: {value}}}\n"
     err = error(text)
-    assert "'repeat' must be an integer from 1 to 10,000" in err.message
+    assert "'repeat' must be an integer from 0 to 10,000" in err.message
     assert_at(err, text, value)
+
+
+# A stage of depth 1 (MNASNet's last stack, RegNetY-400MF's first stage) is `[first, rest{repeat: n - 1}]`
+# with n = 1: the repeated item is skipped and whatever names it refers to what it would have read.
+STAGE = """input: [3, 8, 8]
+blocks:
+  stage:
+    params: {n: ~}
+    layers:
+      - Conv2d: {out_channels: 4, kernel_size: 3, padding: 1, name: first}
+      - ReLU: {repeat: "$n - 1", name: rest}
+      - Conv2d: {out_channels: 4, kernel_size: 1, from: rest, name: head}
+layers:
+  - stage: {n: %d}
+"""
+
+
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_repeat_zero_skips_and_passes_its_input_through(n):
+    network = load_text(STAGE % n)
+    relus = n - 1                                        # 1 + (n - 1) + 1 layers in the stage
+    assert len(network.layers) == 2 + relus
+    head = network.layers[-1]
+    expected_source = "stage_0.first" if relus == 0 else ("stage_0.rest" if relus == 1 else f"stage_0.rest.{relus - 1}")
+    assert head.inputs == (expected_source,)
+
+
+def test_repeat_zero_of_the_only_layer_is_refused():
+    text = "input: [3, 8, 8]\nlayers:\n  - ReLU: {repeat: 0}\n"
+    assert "no layers" in error(text).message
+
+
+def test_repeat_zero_of_a_merge_is_refused_at_repeat():
+    text = "input: [3, 8, 8]\nlayers:\n  - ReLU\n  - add: {from: [-1, input], repeat: 0}\n"
+    err = error(text)
+    assert "repeat: 0" in err.message
+    assert_at(err, text, "0}")
 
 
 # -- frozen -------------------------------------------------------------------------------------------
@@ -802,7 +839,7 @@ def _fast_error(text: str, limit: float = HANG_LIMIT_S) -> SpecError:
 
 def test_repeat_limit():
     err = _fast_error("input: [3, 8, 8]\nlayers:\n  - ReLU: {repeat: 1000000000000}\n")
-    assert "1 to 10,000" in err.message
+    assert "0 to 10,000" in err.message
 
 
 def test_layer_limit_through_repeat():
