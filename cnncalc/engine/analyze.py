@@ -72,6 +72,9 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     alive = storage_bytes[-1]
     peak = alive
     live_sets: list[frozenset] = [frozenset({-1})]     # symbolic sizes: the storages alive at each peak candidate
+    live: set[int] = {-1}                   # the storages alive now (kept as a set: O(alive) per layer, not O(layers))
+    # symbolic sums are added once at the end (sympy.Add of n terms), not term by term (O(n) each)
+    symbolic_terms: dict[str, list] = {"macs": [], "flops": [], "activation": []}
     total_params = total_trainable = total_buffers = total_macs = total_flops = total_activation = 0
     last_use = the_plan.last_use
 
@@ -141,28 +144,39 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
             storage.append(sid)
             storage_bytes[sid] = out_bytes
             storage_last[sid] = last_use[position]
-            alive = alive + out_bytes
             if symbols:
-                live_sets.append(frozenset(sid_live for sid_live, last in storage_last.items()
-                                           if last is not None))
+                live.add(sid)
+                live_sets.append(frozenset(live))
             else:
+                alive = alive + out_bytes
                 peak = alive if alive > peak else peak
         # free every storage whose last reader is this layer
         for slot in slots:
             sid_in = -1 if slot == -1 else storage[slot]
             if storage_last.get(sid_in) == position:
-                alive = alive - storage_bytes[sid_in]
+                if symbols:
+                    live.discard(sid_in)
+                else:
+                    alive = alive - storage_bytes[sid_in]
                 storage_last[sid_in] = None
         if storage_last.get(sid) == position:     # nobody reads it (a dead branch)
-            alive = alive - storage_bytes[sid]
+            if symbols:
+                live.discard(sid)
+            else:
+                alive = alive - storage_bytes[sid]
             storage_last[sid] = None
 
         total_params += params
         total_trainable += trainable
         total_buffers += buffers
-        total_macs += outcome.macs
-        total_flops += outcome.flops
-        total_activation += out_bytes
+        if symbols:
+            symbolic_terms["macs"].append(outcome.macs)
+            symbolic_terms["flops"].append(outcome.flops)
+            symbolic_terms["activation"].append(out_bytes)
+        else:
+            total_macs += outcome.macs
+            total_flops += outcome.flops
+            total_activation += out_bytes
         rows.append(LayerRow(
             name=spec.path, type=spec.type_name,
             inputs=layer.input_names,
@@ -172,8 +186,11 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
             buffer_shapes=outcome.buffer_shapes,
         ))
     if symbols:
-        from .symbolic import peak_of
+        from .symbolic import peak_of, total_of
         peak = peak_of(live_sets, storage_bytes)
+        total_macs = total_of(symbolic_terms["macs"])
+        total_flops = total_of(symbolic_terms["flops"])
+        total_activation = total_of(symbolic_terms["activation"])
     report_totals = Totals(
         params=total_params, trainable_params=total_trainable,
         non_trainable_params=total_params - total_trainable, buffers=total_buffers,

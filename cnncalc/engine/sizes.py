@@ -71,8 +71,7 @@ def solve_sizes(network: NetworkSpec, limit: int = 2048) -> SizesReport:
     for constraint in constraints:
         names = tuple(sorted(s.name for s in constraint.condition.free_symbols))
         arguments = [by_name[n] for n in names]
-        function = sympy.lambdify(arguments, constraint.condition, modules=[{"floor": _floor, "ceiling": _ceil,
-                                                                               "Mod": lambda a, b: a % b}, "math"])
+        function = numeric_function(arguments, constraint.condition)
         checks.append((names, function, constraint))
 
     # weights whose size follows the input (a Linear after Flatten) fix it to the file's own size
@@ -83,9 +82,8 @@ def solve_sizes(network: NetworkSpec, limit: int = 2048) -> SizesReport:
             if reference is not None:
                 expected = reference.layers[row.name].params
                 names = tuple(sorted(s.name for s in row.params.free_symbols))
-                function = sympy.lambdify([by_name.get(n) or sympy.Symbol(n, integer=True, positive=True)
-                                           for n in names], sympy.Eq(row.params, expected),
-                                          modules=[{"floor": _floor, "ceiling": _ceil}, "math"])
+                function = numeric_function([by_name.get(n) or sympy.Symbol(n, integer=True, positive=True)
+                                             for n in names], sympy.Eq(row.params, expected))
                 checks.append((names, function, None))
                 notes.append(f"{row.name} ({row.type}) has {expected:,} parameters at the file's input "
                              f"{list(network.input)}; its count {_show(row.params)} follows the input size, "
@@ -116,6 +114,24 @@ def solve_sizes(network: NetworkSpec, limit: int = 2048) -> SizesReport:
 def _show(value: Any) -> str:
     from .symbolic import format_expr
     return format_expr(value)
+
+
+def numeric_function(arguments: list, expr: Any) -> Any:
+    """``expr`` as a plain Python function of ``arguments``, whatever the symbols are called.
+
+    The file names the symbols (``[3, floor, W]``, ``lambda``, ``E``): lambdify would print
+    those names into its generated code and namespace, where ``floor`` shadows the floor
+    function and ``lambda`` is a syntax error. Each symbol is renamed ``_size0``, ``_size1``,
+    ... (same assumptions) first, so no name from a file reaches generated code.
+    """
+    import sympy
+    renamed = [sympy.Symbol(f"_size{index}", integer=True, positive=True) for index in range(len(arguments))]
+    safe = expr.xreplace(dict(zip(arguments, renamed))) if isinstance(expr, sympy.Basic) else expr
+    return sympy.lambdify(renamed, safe, modules=[{"floor": _floor, "ceiling": _ceil, "Mod": _mod}, "math"])
+
+
+def _mod(a: Any, b: Any) -> Any:
+    return a % b
 
 
 def _floor(x: Any) -> int:
@@ -225,7 +241,7 @@ def _final_size(report, axis: int) -> str | None:
     if symbol is None or value == symbol:
         return text
     import sympy
-    function = sympy.lambdify([symbol], value, modules=[{"floor": _floor, "ceiling": _ceil}, "math"])
+    function = numeric_function([symbol], value)
     spans, start, current = [], 1, function(1)
     for size in range(2, 4097):
         now = function(size)

@@ -12,6 +12,8 @@ sizes stay short: floor((H - 1)/32) + 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
 from typing import Any, Callable
 
 import sympy
@@ -96,7 +98,15 @@ class SymbolicContext(Context):
 
 def collapse_floors(expr: Any) -> Any:
     """Rewrite ⌊(⌊x⌋ + m)/n⌋ as ⌊(x + m)/n⌋, innermost first."""
-    if not isinstance(expr, sympy.Basic) or not expr.has(sympy.floor):
+    if not isinstance(expr, sympy.Basic):
+        return expr
+    return _collapsed(expr)
+
+
+@lru_cache(maxsize=8192)
+def _collapsed(expr: Any) -> Any:
+    """collapse_floors, once per distinct expression: a long network repeats the same sizes layer after layer."""
+    if not expr.has(sympy.floor):
         return expr
     return expr.replace(sympy.floor, _collapse_one)
 
@@ -145,14 +155,20 @@ def peak_of(live_sets: list[frozenset], storage_bytes: dict) -> Any:
     plain arithmetic; sympy.Max's own simplification is far too slow here.
     """
     maximal: list[frozenset] = []
+    holding: dict[int, list[int]] = {}     # storage id -> the kept sets that hold it
     for live in sorted(set(live_sets), key=len, reverse=True):
-        if not any(live <= kept for kept in maximal):
+        # a superset of ``live`` holds each of its members: look only among the kept sets of its rarest one
+        rarest = min((holding.get(sid, ()) for sid in live), key=len, default=())
+        if not any(live <= maximal[index] for index in rarest):
+            for sid in live:
+                holding.setdefault(sid, []).append(len(maximal))
             maximal.append(live)
     terms: dict[int, dict] = {}
     for live in maximal:
         for sid in live:
             if sid not in terms:
-                terms[sid] = dict(sympy.expand(sympy.sympify(storage_bytes[sid])).as_coefficients_dict())
+                terms[sid] = {monomial: _plain(coefficient) for monomial, coefficient in
+                              sympy.expand(sympy.sympify(storage_bytes[sid])).as_coefficients_dict().items()}
     totals = []
     for live in maximal:
         total: dict = {}
@@ -164,10 +180,26 @@ def peak_of(live_sets: list[frozenset], storage_bytes: dict) -> Any:
     for index, total in enumerate(totals):
         if not any(j != index and _dominates(other, total) and (not _dominates(total, other) or j < index)
                    for j, other in enumerate(totals)):
-            survivors.append(sympy.Add(*(coefficient * monomial for monomial, coefficient in total.items())))
+            survivors.append(sympy.Add(*(sympy.Rational(coefficient.numerator, coefficient.denominator) * monomial
+                                         for monomial, coefficient in total.items())))
     if len(survivors) == 1:
         return survivors[0]
     return sympy.Max(*survivors, evaluate=False)
+
+
+def _plain(number: Any) -> int | Fraction:
+    """A sympy rational as a Python number: comparing those is plain arithmetic, not sympy's."""
+    return int(number) if number.is_Integer else Fraction(int(number.p), int(number.q))
+
+
+def total_of(terms: list) -> Any:
+    """The sum of a layer-by-layer list of sizes: ints added as ints, sympy terms in one Add."""
+    whole = sum(term for term in terms if isinstance(term, int))
+    rest = [term for term in terms if not isinstance(term, int)]
+    if not rest:
+        return whole
+    total = sympy.Add(*rest, whole)
+    return int(total) if total.is_Integer else total
 
 
 def _dominates(big: dict, small: dict) -> bool:
