@@ -46,6 +46,9 @@ CASES: dict[str, tuple[type, str | None, str | None, tuple[str, ...]]] = {
     "recursive_block.yaml": (SpecError, "tower_0.tower_1", None, ("uses itself (tower -> tower)",)),
     "repeat_too_large.yaml": (SpecError, "relu_0", None, ("'repeat'", "1000000")),
     "duplicate_name.yaml": (SpecError, "act", None, ("name 'act' is already used",)),
+    "date_name.yaml": (SpecError, None, None, ("date", '"2024-01-01"')),
+    "second_document.yaml": (SpecError, None, None, ("one document",)),
+    "non_ascii_name.yaml": (SpecError, None, None, ("ASCII", "'é'")),
 }
 
 _MARKER = re.compile(r'#\s*<- error at "(.*)"\s*$')
