@@ -51,7 +51,8 @@ def resolve_limit(value: object) -> int:
     return limit
 
 
-def refuse_above(what: str, parts: Iterable[tuple[str, int]], limit: int, hint: str) -> int:
+def refuse_above(what: str, parts: Iterable[tuple[str, int]], limit: int, hint: str,
+                 python: str = "max_memory") -> int:
     """The sum of ``parts`` (name, bytes); ArgumentError naming the figure and
     ``--max-memory`` when it is above ``limit``."""
     parts = [(name, int(size)) for name, size in parts]
@@ -62,7 +63,7 @@ def refuse_above(what: str, parts: Iterable[tuple[str, int]], limit: int, hint: 
             f"{what} needs about {format_bytes(total)} ({shown}), above the memory limit of "
             f"{format_bytes(limit)}",
             hint=f"{hint}, or raise the limit with --max-memory (e.g. --max-memory {_suggest(total)}; "
-                 f"Python: max_memory=...)")
+                 f"Python: {python}=...)")
     return total
 
 

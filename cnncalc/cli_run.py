@@ -16,21 +16,35 @@ def register(main: click.Group) -> None:
     @click.option("--backend", type=click.Choice(["numpy"]), default="numpy", show_default=True)
     @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random input and weights.")
     @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-    def run(file, input_text, sets, batch, dtype, backend, seed, fmt):
+    @click.option("--max-memory", metavar="SIZE", default=None,
+                  help="Refuse a run whose estimated memory (every layer's output, weights, the convolutions' "
+                       "im2col scratch) exceeds SIZE, e.g. 4GiB. [default: min(8 GiB, half the available RAM)]")
+    def run(file, input_text, sets, batch, dtype, backend, seed, fmt, max_memory):
         """Run the network on random input with numpy and check every layer's shape.
 
         Each layer's actual output shape is compared with the analytic one;
-        exit 1 on a mismatch. Needs numpy: pip install 'cnncalc[numpy]'.
+        exit 1 on a mismatch. --dtype: float16, float32 (default) or float64
+        (numpy has no bfloat16). Needs numpy: pip install 'cnncalc[numpy]'.
+
+        \b
+        Examples:
+          cnncalc run examples/digits.yaml
+          cnncalc run examples/resnet18.yaml --input 3,64,64 --format json
+          cnncalc run examples/fcn.yaml --set H=64,W=96 --dtype float64
+          cnncalc run examples/vgg16.yaml --batch 8 --max-memory 16GiB
         """
+        from ._memlimit import resolve_limit
         from .errors import ArgumentError
+        limit = resolve_limit(max_memory)
         try:
             from .reference.run import check, run as run_network
         except ImportError as err:  # pragma: no cover - numpy missing
             raise ArgumentError(f"cnncalc run needs numpy ({err.name} is missing)",
-                                hint="pip install 'cnncalc[numpy]'") from None
+                                hint="pip install 'cnncalc[numpy]' (numpy alone, about 20 MB; "
+                                     "inside a checkout: pip install -c constraints.txt 'cnncalc[numpy]')") from None
         from .api import load
         result = run_network(load(file), input=parse_input(input_text), sizes=parse_sets(sets), batch=batch,
-                             seed=seed, dtype=dtype or "float32")
+                             seed=seed, dtype=dtype or "float32", max_bytes=limit)
         if fmt == "json":
             click.echo(json.dumps({"name": result.name, "ok": result.ok, "layers": [
                 {"name": l.name, "type": l.type, "expected_shape": list(l.expected_shape),

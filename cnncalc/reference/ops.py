@@ -369,6 +369,58 @@ def _im2col_copy(dst, xp, groups, kernel, dilation, stride, out_shape):
         np.copyto(dst[everything + (slice(None),) + tuple(slice(u0, None, step) for _, u0, step, _ in combo)], src)
 
 
+def _im2col_chunk(n_batch: int, per_sample: int, itemsize: int) -> int:
+    """Samples per im2col chunk: as many as fit _IM2COL_CHUNK_BYTES, at least one."""
+    return max(1, min(n_batch, _IM2COL_CHUNK_BYTES // max(per_sample * itemsize, 1)))
+
+
+def conv_scratch_bytes(x_shape: Sequence[int], weight_shape: Sequence[int], stride: IntOrSeq = 1,
+                       padding: Union[IntOrSeq, str] = 0, dilation: IntOrSeq = 1, groups: int = 1,
+                       padding_mode: str = "zeros", itemsize: int = 4) -> int:
+    """Bytes the fast :func:`conv` allocates besides its output: the im2col
+    column buffer and the padded buffer of one chunk (at least one whole
+    sample: 27 bytes per output pixel and float32 for a 3x3 kernel on 3
+    channels), and for a border padding mode the padded copy of the whole
+    input. Lets a caller refuse a convolution before it is attempted."""
+    rank = len(x_shape) - 2
+    n_batch, c_in = x_shape[0], x_shape[1]
+    kernel = tuple(weight_shape[2:])
+    stride = _ints(stride, rank, "stride", 1)
+    dilation = _ints(dilation, rank, "dilation", 1)
+    pads = _conv_padding(padding, kernel, dilation, stride)
+    padded_shape = (c_in,) + tuple(L + l + r for L, (l, r) in zip(x_shape[2:], pads))
+    out_shape = [max(0, (L - d * (k - 1) - 1) // s + 1) for L, k, s, d in zip(padded_shape[1:], kernel, stride, dilation)]
+    padded = any(l or r for l, r in pads)
+    extra = 0
+    if padded and padding_mode not in ("zeros", "constant"):
+        extra = n_batch * math.prod(padded_shape) * itemsize      # padded up front, then convolved unpadded
+        padded = False
+    if not padded and all(k == 1 for k in kernel) and all(st == 1 for st in stride):
+        return extra
+    k_len = weight_shape[1] * math.prod(kernel)
+    per_sample = groups * k_len * math.prod(out_shape) + (math.prod(padded_shape) if padded else 0)
+    return extra + _im2col_chunk(n_batch, per_sample, itemsize) * per_sample * itemsize
+
+
+def conv_transpose_scratch_bytes(x_shape: Sequence[int], weight_shape: Sequence[int], out_shape: Sequence[int],
+                                 stride: IntOrSeq = 1, dilation: IntOrSeq = 1, groups: int = 1,
+                                 padding: IntOrSeq = 0, itemsize: int = 4) -> int:
+    """Bytes the fast :func:`conv_transpose` allocates besides its output: the
+    GEMM's columns (N x C_out x prod(k) x prod(L_in)) and the uncropped output
+    buffer it scatters them into."""
+    rank = len(x_shape) - 2
+    n_batch, in_shape = x_shape[0], tuple(x_shape[2:])
+    kernel = tuple(weight_shape[2:])
+    c_out = weight_shape[1] * groups
+    stride = _ints(stride, rank, "stride", 1)
+    dilation = _ints(dilation, rank, "dilation", 1)
+    padding = _ints(padding, rank, "padding", 0)
+    cols = n_batch * c_out * math.prod(kernel) * math.prod(in_shape)
+    full = [(L - 1) * s + d * (k - 1) + 1 for L, s, d, k in zip(in_shape, stride, dilation, kernel)]
+    buf = n_batch * c_out * math.prod(max(f, p + o) for f, p, o in zip(full, padding, out_shape[2:]))
+    return (cols + buf) * itemsize
+
+
 def _conv_fast(x, pads, fill, weight, bias, stride, dilation, groups, out_shape):
     """im2col + one batched GEMM: (C_out/g × C_in/g·Πk) @ (C_in/g·Πk × ΠL_out) per sample and group.
 
@@ -396,7 +448,7 @@ def _conv_fast(x, pads, fill, weight, bias, stride, dilation, groups, out_shape)
     else:
         padded_shape = (c_in,) + tuple(L + l + r for L, (l, r) in zip(x.shape[2:], pads))
         per_sample = groups * k_len * p_len + (math.prod(padded_shape) if padded else 0)
-        chunk = max(1, min(n_batch, _IM2COL_CHUNK_BYTES // max(per_sample * x.itemsize, 1)))
+        chunk = _im2col_chunk(n_batch, per_sample, x.itemsize)
         buf = _scratch("im2col", (chunk, groups, c_in_g) + tuple(kernel) + tuple(out_shape), x.dtype)
         if padded:
             pbuf = _scratch("padded", (chunk,) + padded_shape, x.dtype)

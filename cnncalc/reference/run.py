@@ -10,15 +10,17 @@ shape, so their own rules are still exercised.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .._memlimit import refuse_above, resolve_limit
 from ..api import NetLike, as_network
 from ..engine import evaluate, plan
-from ..errors import ArgumentError, VerifyMismatch
-
-DEFAULT_MAX_BYTES = 2 * 2**30        # refuse runs whose activations would exceed 2 GiB
+from ..errors import ArgumentError, CnnCalcError, VerifyMismatch
+from ..text import cut, shown
+from . import ops
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class LayerRun:
     expected_shape: tuple
     actual_shape: tuple | None
     status: str                      # "ok", "mismatch", "skipped: ..."
+    loc: Any = None                  # where the layer is written (errors.Loc)
 
 
 @dataclass(frozen=True)
@@ -60,20 +63,84 @@ def make_weights(shapes: Mapping[str, tuple], rng: np.random.Generator, dtype) -
     return weights
 
 
+# numpy has no bfloat16, and random integer weights say nothing about shapes
+RUN_DTYPES = {"float16": "float16", "half": "float16", "float32": "float32", "float": "float32",
+              "float64": "float64", "double": "float64"}
+SCRATCH_KEPT = 2 * ops._SCRATCH_KEEP_BYTES      # the conv's per-thread scratch buffers kept between layers
+
+
+def run_dtype(dtype: str) -> np.dtype:
+    """The numpy dtype of ``--dtype``; ArgumentError naming the ones run supports."""
+    name = str(dtype).removeprefix("torch.")
+    if name not in RUN_DTYPES:
+        why = "numpy has no bfloat16" if name == "bfloat16" else f"{shown(name)} is not a floating dtype numpy runs"
+        raise ArgumentError(f"cnncalc run --dtype {shown(name)}: {why}",
+                            hint="use float16, float32 or float64 (the shapes do not depend on the dtype; "
+                                 "summarize --dtype bfloat16 gives the memory figures)")
+    return np.dtype(RUN_DTYPES[name])
+
+
+def layer_scratch_bytes(planned: Any, row: Any, input_shapes: Sequence[tuple], itemsize: int) -> int:
+    """Bytes a layer's numpy reference allocates besides its output.
+
+    Convolutions: exactly what the fast path allocates (the im2col chunk, the
+    padded buffer; the transposed GEMM's columns); every other reference: a
+    padded copy of its inputs and one intermediate of its output's size at
+    most (pools and pads copy the input, interpolation runs axis by axis;
+    element-wise references one temporary of the output's size)."""
+    name, cfg = planned.layer_type.name, planned.cfg
+    base = name[:-2] if name[-2:] in ("1d", "2d", "3d") else name
+    shape = tuple(input_shapes[0]) if input_shapes else ()
+    weight = tuple(row.param_shapes.get("weight", ()))
+    if base == "Conv" and weight:
+        return ops.conv_scratch_bytes(shape, weight, cfg["stride"], cfg["padding"], cfg["dilation"],
+                                      cfg["groups"], cfg["padding_mode"], itemsize)
+    if base == "ConvTranspose" and weight:
+        return ops.conv_transpose_scratch_bytes(shape, weight, tuple(row.output_shape), cfg["stride"],
+                                                cfg["dilation"], cfg["groups"], cfg["padding"], itemsize)
+    if "Pool" in name or "Pad" in name or name == "Upsample":
+        return itemsize * (sum(prod(s) for s in input_shapes) + prod(row.output_shape))
+    return itemsize * prod(row.output_shape)
+
+
+def memory_needed(the_plan: Any, report: Any, itemsize: int) -> list[tuple[str, int]]:
+    """What :func:`run` holds at its peak, in bytes: the input and every layer's
+    output (all kept), the largest layer's weights (drawn in float64, then
+    cast), and the largest reference scratch plus the scratch kept between calls."""
+    outputs = sum(prod(row.output_shape) for row in report.layers) * itemsize
+    weights = max((sum(prod(s) for s in {**row.param_shapes, **row.buffer_shapes}.values())
+                   for row in report.layers), default=0) * (8 + itemsize)
+    scratch = 0
+    for planned, row in zip(the_plan.layers, report.layers):
+        inputs = [report.input_shape if slot == -1 else report.layers[slot].output_shape
+                  for slot in planned.input_slots]
+        scratch = max(scratch, layer_scratch_bytes(planned, row, inputs, itemsize))
+    return [("input", prod(report.input_shape) * itemsize), ("outputs", outputs), ("weights", weights),
+            ("reference scratch", scratch + min(scratch, SCRATCH_KEPT))]
+
+
 def run(net: NetLike, *, input: Sequence[Any] | None = None, sizes: Mapping[str, int] | None = None,
         batch: int | None = None, seed: int = 0, dtype: str = "float32",
-        max_bytes: int = DEFAULT_MAX_BYTES) -> RunReport:
+        max_bytes: int | str | None = None) -> RunReport:
+    """Run ``net`` on random input with the numpy references; see the module docstring.
+
+    ``max_bytes`` (bytes or ``"4GiB"``; default min(8 GiB, half the available
+    RAM)): the run is estimated first (:func:`memory_needed`, convolution
+    scratch included) and refused above it. Errors name the layer's file:line."""
     network = as_network(net)
+    np_dtype = run_dtype(dtype)
+    limit = resolve_limit(max_bytes)
     the_plan = plan(network)
-    report = evaluate(the_plan, input=input, sizes=sizes, batch=batch, dtype=dtype)
+    report = evaluate(the_plan, input=input, sizes=sizes, batch=batch, dtype=np_dtype.name)
     if report.symbols:
         raise ArgumentError(f"the input has symbolic sizes {', '.join(report.symbols)}; give them values with "
-                            f"--set (e.g. --set {'=64,'.join(report.symbols)}=64)")
-    needed = report.totals.activation_bytes + report.totals.param_bytes
-    if needed > max_bytes:
-        raise ArgumentError(f"a numpy run of {network.name} needs about {needed / 2**30:.1f} GiB "
-                            f"(limit {max_bytes / 2**30:.1f} GiB)", hint="use a smaller --input or --batch")
-    np_dtype = np.dtype(dtype)
+                            f"--set (e.g. --set {'=64,'.join(report.symbols)}=64)", loc=network.input_loc)
+    try:
+        refuse_above(f"a numpy run of {network.name} at input {list(report.input_shape)}",
+                     memory_needed(the_plan, report, np_dtype.itemsize), limit, "use a smaller --input or --batch",
+                     python="max_bytes")
+    except ArgumentError as err:
+        raise err.add_context(loc=network.input_loc)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(report.input_shape).astype(np_dtype)
     outputs: list[np.ndarray] = []
@@ -81,16 +148,27 @@ def run(net: NetLike, *, input: Sequence[Any] | None = None, sizes: Mapping[str,
     for planned, row in zip(the_plan.layers, report.layers):
         inputs = [x if slot == -1 else outputs[slot] for slot in planned.input_slots]
         layer_type = planned.layer_type
+        spec = planned.spec
         if not layer_type.has_reference():
             outputs.append(np.zeros(row.output_shape, dtype=np_dtype))
             results.append(LayerRun(row.name, row.type, row.output_shape, None,
-                                    "skipped: no numpy reference for this type"))
+                                    "skipped: no numpy reference for this type", spec.loc))
             continue
-        weights = make_weights({**row.param_shapes, **row.buffer_shapes}, rng, np_dtype)
-        out = np.asarray(layer_type.reference(planned.cfg, weights, inputs))
+        try:
+            weights = make_weights({**row.param_shapes, **row.buffer_shapes}, rng, np_dtype)
+            out = np.asarray(layer_type.reference(planned.cfg, weights, inputs))
+        except CnnCalcError as err:
+            raise err.add_context(loc=spec.loc, path=spec.path, layer_type=spec.type_name)
+        except MemoryError:
+            raise ArgumentError("numpy ran out of memory in this layer", loc=spec.loc, path=spec.path,
+                                layer_type=spec.type_name, hint="use a smaller --input or --batch") from None
+        except Exception as err:  # noqa: BLE001 - the reference refused what the analysis accepted: a bug to report
+            raise CnnCalcError(f"the numpy reference failed: {type(err).__name__}: {cut(str(err), 300)}",
+                               loc=spec.loc, path=spec.path, layer_type=spec.type_name,
+                               hint="the analysis accepted this layer; please report it") from None
         outputs.append(out)
         status = "ok" if tuple(out.shape) == tuple(row.output_shape) else "mismatch"
-        results.append(LayerRun(row.name, row.type, row.output_shape, tuple(out.shape), status))
+        results.append(LayerRun(row.name, row.type, row.output_shape, tuple(out.shape), status, spec.loc))
     return RunReport(network.name, report.input_shape, tuple(results), outputs[-1])
 
 
@@ -98,7 +176,7 @@ def check(run_report: RunReport) -> None:
     """Raise VerifyMismatch listing every layer whose numpy shape differs from the analytic one."""
     bad = [layer for layer in run_report.layers if layer.status == "mismatch"]
     if bad:
-        lines = [f"{layer.name} ({layer.type}): analytic {list(layer.expected_shape)}, numpy "
+        lines = [f"{(str(layer.loc) + ': ') if layer.loc else ''}{layer.name} ({layer.type}): analytic {list(layer.expected_shape)}, numpy "
                  f"{list(layer.actual_shape)}" for layer in bad]
         raise VerifyMismatch(f"{len(bad)} layer(s) disagree with the analytic shapes (a bug in cnncalc's rules "
                              f"or references; please report it):\n  " + "\n  ".join(lines))

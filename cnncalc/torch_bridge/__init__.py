@@ -14,6 +14,11 @@ from typing import Any, Mapping, Sequence
 from ..errors import CnnCalcError
 
 TORCH_MISSING = "needs torch: pip install 'cnncalc[torch]'"
+# a bare `pip install torch` on Linux pulls the CUDA build (several GB); the CPU wheel is ~200 MB
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+TORCH_HINT = (f"for the CPU-only build (about 200 MB instead of several GB of CUDA wheels) first run "
+              f"pip install torch --index-url {CPU_TORCH_INDEX}, then pip install 'cnncalc[torch]'; "
+              f"inside a checkout: pip install -c constraints.txt --extra-index-url {CPU_TORCH_INDEX} -e '.[torch]'")
 
 __all__ = ["TorchMissing", "export_torch", "require_torch", "to_torch", "verify"]
 
@@ -27,7 +32,8 @@ def require_torch(what: str = "this"):
     try:
         import torch
     except ImportError as err:  # ModuleNotFoundError, or a broken install
-        raise TorchMissing(f"{what} {TORCH_MISSING}", detail=f"  import torch failed: {err}") from None
+        raise TorchMissing(f"{what} {TORCH_MISSING}", hint=TORCH_HINT,
+                           detail=f"  import torch failed: {err}") from None
     return torch
 
 

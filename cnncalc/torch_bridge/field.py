@@ -66,6 +66,7 @@ from .build import Concrete, assemble, concrete
 
 MAX_PERIOD = 64                 # at most this many consecutive elements are probed per axis
 MAX_ELEMENTS = 2048 * 2048      # the largest input (spatial elements) tried for the field check
+RUNTIME_BYTES = 32 * 2**20      # what torch allocates on first use of its kernels (thread pools, caches)
 
 # types whose linear positive version is the identity
 IDENTITY_TYPES = {
@@ -583,15 +584,15 @@ def _enlarged(con: Concrete, targets: Sequence[str], batch_free_input: tuple) ->
 
 def _extents(mask) -> tuple[list[int | None], list[int | None]]:
     """Per spatial axis of a boolean mask (spatial dims only): min and max index of True."""
-    import numpy as np
-    array = mask.cpu().numpy()
     lows, highs = [], []
-    axes = array.ndim
+    axes = mask.dim()
     for axis in range(axes):
-        others = tuple(a for a in range(axes) if a != axis)
-        line = array.any(axis=others) if others else array
-        where = np.flatnonzero(line)
-        if where.size == 0:
+        line = mask
+        for other in reversed(range(axes)):
+            if other != axis:
+                line = line.any(dim=other)
+        where = line.nonzero().flatten().tolist()
+        if not where:
             lows.append(None)
             highs.append(None)
         else:
@@ -607,8 +608,10 @@ def surrogate_bytes(con: Concrete, last: int) -> list[tuple[str, int]]:
     view: after a convolution with groups 1, and through pools, identities
     and merges of such views) and which it materialises (grouped
     convolutions, concat, reshapes, unknown types); a layer's output counts
-    once, its padded or summed input once more (autograd keeps both), and
-    the backward pass holds about twice the largest of them. Batch 1.
+    once, its padded or summed input and a temporary once more each (autograd
+    keeps them), the backward pass holds about twice the largest of them, and
+    torch's first use of a kernel allocates ~10-20 MB. Batch 1. Measured
+    against the peak RSS of real runs: docs/torch.md.
     """
     spatial = prod(con.report.input_shape[2:])
     one_wide: dict[int, bool] = {-1: True}
@@ -633,8 +636,8 @@ def surrogate_bytes(con: Concrete, last: int) -> list[tuple[str, int]]:
         elements = prod(shape)
         if one_wide[position] and shape[0]:
             elements //= shape[0]
-        kept.append(2 * 8 * elements)
-    return [("float64 activations", sum(kept)), ("gradients", 2 * max(kept))]
+        kept.append(3 * 8 * elements)
+    return [("float64 activations", sum(kept)), ("gradients", 2 * max(kept)), ("torch runtime", RUNTIME_BYTES)]
 
 
 def _surrogate(con: Concrete, device: Any) -> tuple[Any, list[str]]:

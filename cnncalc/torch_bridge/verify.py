@@ -311,13 +311,16 @@ def forward_memory(report: Any) -> list[tuple[str, int]]:
     """What the float32 forward pass will hold, from the analytic report, in bytes:
     parameters, buffers (counted at 8 bytes: num_batches_tracked is int64), the
     peak of live activations (the model frees each tensor after its last
-    reader) and one layer's output again as the kernels' workspace."""
+    reader), twice the largest layer output as the kernels' workspace, and
+    what torch allocates on first use (measured against peak RSS: docs/torch.md)."""
+    from .field import RUNTIME_BYTES
     from ..spec.model import DTYPE_BYTES
     scale = 4 / DTYPE_BYTES[report.dtype.removeprefix("torch.")]      # the report's dtype -> float32
     totals = report.totals
     largest = max((row.activation_bytes for row in report.layers), default=0)
     return [("parameters", 4 * totals.params), ("buffers", 8 * totals.buffers),
-            ("activations", int(totals.peak_activation_bytes * scale)), ("workspace", int(largest * scale))]
+            ("activations", int(totals.peak_activation_bytes * scale)), ("workspace", int(2 * largest * scale)),
+            ("torch runtime", 2 * RUNTIME_BYTES)]
 
 
 def verify(net: Any, *, input: Sequence[Any] | None = None, sizes: Mapping[str, int] | None = None,
