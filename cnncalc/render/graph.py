@@ -48,7 +48,7 @@ class Edge:
     source: str
     target: str
     shape: tuple
-    skip: bool                  # the source is not the layer just before the target
+    skip: bool                  # a skip connection: the source also reaches the target by another path
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ def build_graph(report: Report) -> Graph:
     edges: list[Edge] = []
     shapes = [tuple(json_value(list(row.output_shape))) for row in report.layers]
     input_shape = tuple(json_value(list(report.input_shape)))
+    slots: list[list[int]] = []            # per layer: the indices it reads (-1: the network input)
     for index, row in enumerate(report.layers):
         parent: int | None = None
         for scope in row.scopes:
@@ -92,13 +93,35 @@ def build_graph(report: Report) -> Graph:
         nodes.append(Node(f"n{index}", index, row.name, row.type, shapes[index], json_value(row.params),
                           json_value(row.macs), json_value(row.activation_bytes),
                           () if field.is_global else tuple(json_value(list(field.size))), parent))
-        for source_name in row.inputs:
-            source = position.get(source_name)
-            if source is None or source >= index:                 # the network input
-                edges.append(Edge(INPUT_ID, f"n{index}", input_shape, index != 0))
-            else:
-                edges.append(Edge(f"n{source}", f"n{index}", shapes[source], source != index - 1))
+        sources = [position.get(name, -1) for name in row.inputs]
+        sources = [-1 if source >= index else source for source in sources]      # -1: the network input
+        for source in sources:
+            skip = len(sources) > 1 and any(other != source and _reaches(source, other, slots)
+                                            for other in sources)
+            edges.append(Edge(INPUT_ID if source == -1 else f"n{source}", f"n{index}",
+                              input_shape if source == -1 else shapes[source], skip))
+        slots.append(sources)
     return Graph(report.name, input_shape, tuple(nodes), tuple(edges), tuple(clusters))
+
+
+def _reaches(source: int, target: int, slots: list[list[int]]) -> bool:
+    """Whether layer ``target`` reads, directly or not, layer ``source`` (-1: the network input).
+
+    Layers are in execution order, so the search never goes below ``source``:
+    it only walks the layers between the two (a block's length, for a residual).
+    """
+    if source == -1:
+        return True
+    stack, seen = [target], set()
+    while stack:
+        current = stack.pop()
+        if current == source:
+            return True
+        if current <= source or current in seen:
+            continue
+        seen.add(current)
+        stack.extend(slots[current])
+    return False
 
 
 # -- text ---------------------------------------------------------------------------

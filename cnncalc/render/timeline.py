@@ -34,7 +34,7 @@ def memory_timeline(report: Report, the_plan: Any) -> Timeline | None:
     sizes = [row.activation_bytes for row in report.layers]
     if report.symbols or not all(isinstance(size, int) for size in sizes):
         return None
-    input_bytes = report.input_shape and _numel(report.input_shape) * (sizes_per_element(report))
+    input_bytes = _numel(report.input_shape) * _element_bytes(report)
     storage: list[int] = []
     storage_bytes: dict[int, int] = {-1: input_bytes}
     storage_last: dict[int, int | None] = {-1: the_plan.input_last_use}
@@ -70,7 +70,7 @@ def memory_timeline(report: Report, the_plan: Any) -> Timeline | None:
     return Timeline(input_bytes, tuple(allocated), tuple(after), peak, peak_layer)
 
 
-def sizes_per_element(report: Report) -> int:
+def _element_bytes(report: Report) -> int:
     from ..spec.model import DTYPE_BYTES
     return DTYPE_BYTES[report.dtype]
 
