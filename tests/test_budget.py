@@ -14,9 +14,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import textwrap
+import time
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import cnncalc
 from cnncalc.budget import (
@@ -470,3 +473,48 @@ def test_expand_files(tmp_path, monkeypatch):
     assert expand_files(["missing.yaml"]) == ["missing.yaml"]     # reported when read
     with pytest.raises(ArgumentError, match="no file matches 'nothing/\\*.yaml'"):
         expand_files(["nothing/*.yaml"])
+
+
+# -- hostile text and numbers ------------------------------------------------------------
+
+HOSTILE = st.text(max_size=40) | st.sampled_from(["a\n::warning::x", "::add-mask::s", "100%\r\n", "a,b:c",
+                                                     "%0A::error::x", "\x1b[2J", "\u2028::x"])
+
+
+@given(HOSTILE, HOSTILE, HOSTILE, st.sampled_from(["error", "notice"]))
+def test_github_command_is_one_line_whatever_it_holds(message, file, title, level):
+    from cnncalc.budget import github_command
+    line = github_command(level, message, file, 3, 4, title=title or None)
+    assert len(line.splitlines()) == 1 and "\r" not in line and "\n" not in line
+    assert line.startswith(f"::{level} file=")
+    props, _, body = line[len(f"::{level} "):].partition("::")
+    fields = dict(part.split("=", 1) for part in props.split(","))   # no raw ',' or ':' inside a property
+    assert set(fields) <= {"file", "line", "col", "title"} and fields["line"] == "3"
+    assert not any(ch in body for ch in "\r\n")
+
+
+def test_github_command_escapes_as_github_decodes():
+    from cnncalc.budget import github_command
+    line = github_command("error", "50% a\nb", "x,y:z.yaml", 1, 1, title="t: a,b")
+    assert line == "::error file=x%2Cy%3Az.yaml,line=1,col=1,title=t%3A a%2Cb::50%25 a%0Ab"
+
+
+@given(st.text(max_size=40) | st.integers() | st.floats() | st.sampled_from(
+    ["1e-999999999", "1e999999999", "5" * 5000 + "%", "0." + "5" * 5000, "²%", "５%"]))
+def test_parse_growth_is_a_fraction_or_an_argument_error(value):
+    from cnncalc.budget import parse_growth
+    started = time.monotonic()
+    try:
+        growth = parse_growth(value)
+    except ArgumentError as err:
+        assert "\n" not in str(err) and len(str(err)) < 600
+    else:
+        assert isinstance(growth, Fraction) and growth >= 0
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("baseline", [[[[{}]]], [3], "a\0b", b"report.json", 3.5, {"totals": [[[]]] * 3},
+                                      {"totals": {k: 10**50 for k in ("params", "macs")}}])
+def test_hostile_baselines_in_python(baseline, example):
+    with pytest.raises(ArgumentError):
+        cnncalc.check(example("digits"), baseline=baseline)

@@ -386,3 +386,24 @@ def test_pre_commit_try_repo(tmp_path):
     assert "small: ok, 4 limits met" in output
     assert "tiny: EXCEEDED, 1 of 4 limits (macs)" in output
     assert "2 files: 1 ok, 1 over budget" in output                 # notes.yaml was filtered out
+
+
+def test_help_examples_run(tmp_path, monkeypatch):
+    """Every example in `check --help` runs as written (from the repository root): exit 0 or 1, never 2."""
+    import shlex
+
+    from cnncalc.cli_check import EXAMPLES
+    help_text = CliRunner().invoke(main, ["check", "--help"]).output
+    examples = [line.split("#")[0].strip() for line in EXAMPLES.splitlines() if line.strip().startswith("cnncalc")]
+    assert len(examples) >= 5 and all(example in help_text for example in examples)
+    monkeypatch.chdir(ROOT)
+    baseline = tmp_path / "base.json"
+    for example in examples:
+        words = shlex.split(example)[1:]
+        if ">" in words:                                   # cnncalc summarize ... > base.json
+            words = words[:words.index(">")]
+            result = CliRunner().invoke(main, words)
+            baseline.write_text(result.stdout)
+        else:
+            result = CliRunner().invoke(main, [str(baseline) if w == "base.json" else w for w in words])
+        assert result.exit_code in (0, 1), (example, result.output)

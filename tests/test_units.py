@@ -232,3 +232,49 @@ def test_unknown_suffixes_are_refused(number, suffix):
         parse_count(f"{number}{suffix}")
     with pytest.raises(ArgumentError, match="unknown suffix"):
         parse_bytes(f"{number}{suffix}")
+
+
+# -- hostile numbers ------------------------------------------------------------------
+
+@pytest.mark.parametrize("parse", [parse_count, parse_bytes])
+@pytest.mark.parametrize("text", ["²", "5²", "٣M", "５K", "১২", "Ⅻ", "½", "1\u00a0000"])
+def test_only_ascii_digits(parse, text):
+    with pytest.raises(ArgumentError):
+        parse(text)
+
+
+@pytest.mark.parametrize("parse", [parse_count, parse_bytes])
+@pytest.mark.parametrize("value", ["5" * 5000, "5" * 5000 + "M", "0." + "0" * 5000 + "1G", "5" * 41,
+                                   10**5000, -10**5000, 10**40],
+                         ids=["5000-digits", "5000-digits-M", "5000-decimals", "41-digits", "1e5000", "-1e5000",
+                              "1e40"])
+def test_digits_are_bounded_before_converting(parse, value):
+    with pytest.raises(ArgumentError) as info:
+        parse(value)
+    message = str(info.value)
+    assert "40 digits" in message and len(message) < 300
+
+
+def test_forty_digits_are_fine():
+    assert parse_count("9" * 40) == 10**40 - 1
+    assert parse_count(10**40 - 1) == 10**40 - 1
+    assert parse_bytes("1" + "0" * 39) == 10**39
+
+
+@pytest.mark.parametrize("value", [10**5000, -10**5000, 10**400, 2**4000],
+                         ids=["1e5000", "-1e5000", "1e400", "2**4000"])
+def test_formatting_huge_values(value):
+    assert format_count(value).lstrip("-").startswith("~10^")
+    assert format_bytes(value).lstrip("-").startswith("~10^")
+
+
+@given(st.text(max_size=60) | st.text(alphabet="0123456789.KMGTiB ²٣", max_size=60))
+def test_any_text_is_a_number_or_an_argument_error(text):
+    for parse in (parse_count, parse_bytes):
+        try:
+            value = parse(text)
+        except ArgumentError as err:
+            assert "\n" not in str(err)
+        else:
+            assert type(value) is int and value >= 0
+            assert all(c.isascii() for c in text.strip())   # only ASCII digits and suffixes parse
