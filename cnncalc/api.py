@@ -68,10 +68,11 @@ def as_network(net: NetLike) -> NetworkSpec:
     """A loaded network from a network, a path, or YAML text (a string holding a newline)."""
     if isinstance(net, NetworkSpec):
         return net
-    if isinstance(net, (str, os.PathLike)):
-        text = os.fspath(net)
-        if isinstance(text, str) and "\n" in text:          # YAML text, not a path
-            return loads(text)
+    if isinstance(net, os.PathLike):                       # a path object is always a file
+        return load(net)
+    if isinstance(net, str):
+        if "\n" in net:                                   # YAML text, not a path
+            return loads(net)
         return load(net)
     raise ArgumentError(f"expected a path, YAML text or a loaded network, found {describe(net)}")
 

@@ -42,6 +42,11 @@ class BatchSize(click.ParamType):
 def analysis_options(function):
     """--input, --set, --batch and --dtype, as every analysing command takes them."""
     function = click.option("--dtype", default=None, help="Element type for memory figures (float32, float16, ...).")(function)
+    return geometry_options(function)
+
+
+def geometry_options(function):
+    """--input, --set, --batch: what changes shapes and fields (an element type changes neither)."""
     function = click.option("--batch", type=BatchSize(), default=None,
                             help="Batch size, 1 to 1048576 (default: the file's, else 1).")(function)
     function = click.option("--set", "sets", multiple=True, metavar="NAME=SIZE",

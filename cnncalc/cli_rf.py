@@ -33,17 +33,6 @@ Examples:
 """
 
 
-def _geometry_options(function):
-    """--input, --set, --batch: what changes shapes and fields (an element type changes neither)."""
-    function = click.option("--batch", type=click.IntRange(1, 2**20), default=None,
-                            help="Batch size (default: the file's, else 1).")(function)
-    function = click.option("--set", "sets", multiple=True, metavar="NAME=SIZE",
-                            help="Give symbolic input sizes values: --set H=512,W=384.")(function)
-    function = click.option("--input", "input_text", metavar="C,H,W",
-                            help="Replace the file's input shape (batch excluded): --input 3,512,512.")(function)
-    return function
-
-
 def _visible_lines(text: str) -> str:
     from .text import visible
     return "\n".join(visible(line) for line in text.splitlines())
@@ -51,11 +40,11 @@ def _visible_lines(text: str) -> str:
 
 def register(main: click.Group) -> None:
     from .cli_view import DEPTH_HELP, DepthType, resolve_depth
-    from .cli_common import analysis_options, analyze_file, parse_input, parse_sets
+    from .cli_common import analysis_options, analyze_file, geometry_options, parse_input, parse_sets
 
     @main.command(epilog=RF_EXAMPLES)
     @click.argument("file")
-    @_geometry_options
+    @geometry_options
     @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
     @click.option("--depth", type=DepthType(), default=None, metavar="N|all",
                   help=DEPTH_HELP.replace(" and markdown, all for csv", ""))

@@ -24,6 +24,7 @@ from .model import DTYPE_BYTES, INPUT, LayerSpec, NetworkSpec
 from .yaml_source import MAX_SOURCE_BYTES, YMap, YNode, YScalar, YSeq, parse_yaml, plain
 from .._files import read_limited
 from .._gc import gc_paused
+from ..overrides import MAX_BATCH, MAX_DIM  # the file's bounds are the flags' and the API's
 
 TOP_KEYS = ("name", "input", "batch", "dtype", "blocks", "layers", "sequential", "budget", "description")
 BLOCK_KEYS = ("params", "layers", "sequential", "description")
@@ -31,8 +32,6 @@ META_KEYS = ("name", "from", "repeat", "frozen")
 MAX_LAYERS = 100_000
 MAX_REPEAT = 10_000
 MAX_BLOCK_DEPTH = 32
-MAX_DIM = 2**31
-MAX_BATCH = 2**20
 MAX_NAME_LENGTH = 256          # a layer, block or parameter name; paths join at most MAX_BLOCK_DEPTH of them
 MAX_SUGGESTED = 100            # longer words get no did-you-mean: difflib's cost grows with their length
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
