@@ -87,6 +87,8 @@ def _compose(axis: Axis, step: AxisMap, budget: PhaseBudget) -> Axis:
     period, advance, low, high = axis
     if period == 1:                      # the common case: Distill's recurrence, in integers
         base_low, base_high = low[0], high[0]
+        if base_low is None:             # nothing reaches this tensor: nothing reaches what it feeds
+            return axis
         if step.period == 1:
             return (1, advance * step.advance, (_at(step.low[0], advance, base_low),),
                     (_at(step.high[0], advance, base_high),))
@@ -96,6 +98,7 @@ def _compose(axis: Axis, step: AxisMap, budget: PhaseBudget) -> Axis:
     if new_period > MAX_PERIOD or not budget.spend(2 * new_period):
         return _affine(axis, _as_step(step))
     new_advance = advance * (step.advance // common)
+    forward, backward = _gaps(low) if None in low else (None, None)
     new_low, new_high = [], []
     for element in range(new_period):
         block, phase = divmod(element, step.period)
@@ -104,9 +107,33 @@ def _compose(axis: Axis, step: AxisMap, budget: PhaseBudget) -> Axis:
             new_low.append(None)
             new_high.append(None)
             continue
-        new_low.append(_field_at(block * step.advance + first, axis, low))
-        new_high.append(_field_at(block * step.advance + last, axis, high))
+        first, last = block * step.advance + first, block * step.advance + last
+        if forward is not None:          # skip the elements that see nothing, from either end of the window
+            first, last = first + forward[first % period], last - backward[last % period]
+            if first > last:
+                new_low.append(None)
+                new_high.append(None)
+                continue
+        new_low.append(_field_at(first, axis, low))
+        new_high.append(_field_at(last, axis, high))
     return (new_period, new_advance, tuple(new_low), tuple(new_high))
+
+
+def _gaps(low: tuple) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Per phase, how far forward and backward the nearest phase that sees something is (cyclic)."""
+    period = len(low)
+    if all(value is None for value in low):
+        return (period,) * period, (period,) * period      # never found: every window comes out empty
+    forward, backward = [0] * period, [0] * period
+    distance = next(d for d in range(period) if low[period - 1 - d] is not None)    # at phase −1
+    for phase in range(period):                           # backward: distance to the last seeing phase at or before
+        distance = 0 if low[phase] is not None else distance + 1
+        backward[phase] = distance
+    distance = next(d for d in range(period) if low[d] is not None)                # at phase `period`
+    for phase in range(period - 1, -1, -1):               # forward: distance to the next seeing phase at or after
+        distance = 0 if low[phase] is not None else distance + 1
+        forward[phase] = distance
+    return tuple(forward), tuple(backward)
 
 
 def _at(offset: int, advance: Any, base: Any) -> Any:
@@ -125,6 +152,8 @@ def _collapse(axis: Axis) -> tuple:
     """(size, jump, start) of an axis: the report's figures."""
     period, advance, low, high = axis
     if period == 1:
+        if low[0] is None:
+            return (0, advance, 0)
         return (high[0] - low[0] + 1, advance, half(low[0] + high[0]))
     sizes = [h - l + 1 for l, h in zip(low, high) if l is not None]
     jump = Fraction(advance, period) if isinstance(advance, int) else advance / period

@@ -313,3 +313,17 @@ def test_errors_are_the_project_hierarchy():
         cnncalc.analyze("input: [1, 8, 8]\nlayers:\n  - Upsample: {size: 4, scale_factor: 2}\n")
     with pytest.raises(ShapeError):
         cnncalc.analyze("input: [1, 4]\nlayers:\n  - Upsample: {scale_factor: 1.0e+300}\n")
+
+
+@pytest.mark.parametrize("transposed, conv", [((2, 4), (3, 4)), ((1, 3), (2, 3)), ((3, 5), (4, 2)), ((2, 6), (6, 6))])
+def test_window_over_outputs_that_see_nothing_agrees_with_torch(transposed, conv):
+    """A transposed conv with kernel < stride leaves outputs that read nothing; a conv over them is exact."""
+    torch = pytest.importorskip("torch")
+    (k1, s1), (k2, s2) = transposed, conv
+    report = cnncalc.analyze(f"input: [1, 12]\nlayers:\n"
+                             f"  - ConvTranspose1d: {{out_channels: 1, kernel_size: {k1}, stride: {s1}}}\n"
+                             f"  - Conv1d: {{out_channels: 1, kernel_size: {k2}, stride: {s2}}}\n")
+    module = torch.nn.Sequential(torch.nn.ConvTranspose1d(1, 1, k1, s1, bias=False),
+                                 torch.nn.Conv1d(1, 1, k2, s2, bias=False))
+    assert tuple(module(torch.zeros(1, 1, 12)).shape) == report.output_shape
+    _check_against_torch(report, module, 12)
