@@ -15,11 +15,20 @@ process:
     torchinfo.summary alone.
 Times are the best of --repeat rounds (time.perf_counter), after one warm-up;
 each round runs every task once, so a busy machine slows them alike.
+
+Then the start-up table (issue 9): whole `cnncalc verify` processes on
+examples/digits.yaml (1,500 parameters: almost all fixed cost) and
+resnet50.yaml against `python -c "import torch"`, measured in the same run,
+--startup-rounds rounds interleaved; median and min-max of each, and the
+ratio of medians with the min-max of the per-round ratios. The goal is
+digits <= 1.3x import torch. --startup-only skips the first table.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -42,11 +51,49 @@ def best(function, repeat: int) -> tuple[float, object]:
     return min(times), value
 
 
+def process_seconds(code: str) -> float:
+    """Wall time of one fresh Python process running ``code``."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def startup_table(rounds: int, device: str) -> None:
+    """verify as a whole process, against `import torch` in the same run."""
+    verify = ("from cnncalc.cli import main; import sys\n"
+              "try:\n    main(['verify', %r, '--device', %r])\nexcept SystemExit as e:\n    sys.exit(e.code)")
+    tasks = {"python -c 'import torch'": "import torch",
+             "cnncalc verify digits.yaml": verify % (str(ROOT / "examples" / "digits.yaml"), device),
+             "cnncalc verify resnet50.yaml": verify % (str(RESNET), device)}
+    for code in tasks.values():       # warm-up: page cache, bytecode
+        process_seconds(code)
+    times: dict[str, list[float]] = {name: [] for name in tasks}
+    for _ in range(rounds):
+        for name, code in tasks.items():
+            times[name].append(process_seconds(code))
+    base = times["python -c 'import torch'"]
+    print(f"start-up: whole processes, {rounds} rounds interleaved (median, min-max)")
+    print()
+    width = max(map(len, tasks))
+    print(f"{'process':<{width}}  {'median':>8}  {'min-max':>13}  ratio to import torch (per-round min-max)")
+    print("-" * (width + 70))
+    for name, values in times.items():
+        ratios = [v / b for v, b in zip(values, base)]
+        ratio = statistics.median(values) / statistics.median(base)
+        print(f"{name:<{width}}  {statistics.median(values):7.2f}s  {min(values):5.2f}-{max(values):5.2f} s  "
+              f"{ratio:.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--startup-rounds", type=int, default=7)
+    parser.add_argument("--startup-only", action="store_true")
     args = parser.parse_args()
+    if args.startup_only:
+        startup_table(args.startup_rounds, args.device)
+        return
 
     import torch
     import torchinfo
@@ -128,6 +175,8 @@ def main() -> None:
     print(f"verify: {len(result.compared)} checks agree ({report.totals.params:,} params, "
           f"{2 * report.totals.macs:,} FLOPs counted by FlopCounterMode, "
           f"{sum(c.kind == 'field' for c in result.checks)} receptive fields measured)")
+    print()
+    startup_table(args.startup_rounds, device)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def _torch():
 
 @pytest.mark.torch
 @pytest.mark.parametrize("args", [
-    ["verify", str(EXAMPLES / "vgg16.yaml"), "--batch", "1048576"],                 # ~37 TiB of activations
+    ["verify", str(EXAMPLES / "vgg16.yaml"), "--batch", "1048576"],                 # ~49 TiB
     ["verify", str(EXAMPLES / "resnet18.yaml"), "--input", "3,30000,30000"],       # a 3x30000² input
     ["verify", "-", "--no-fields"],                                                 # a 10⁹-output Linear
 ])
