@@ -144,11 +144,11 @@
       var k, parent = null;
       if (id[0] === "n") {
         var i = Number(id.slice(1));
-        g.setNode(id, {width: 178, height: 50, kind: "layer", i: i});
+        g.setNode(id, {width: 192, height: 50, kind: "layer", i: i});
         if (chains[i].length) parent = chains[i][chains[i].length - 1];
       } else {
         k = Number(id.slice(1));
-        g.setNode(id, {width: 178, height: 50, kind: "block", k: k});
+        g.setNode(id, {width: 192, height: 50, kind: "block", k: k});
         parent = C[k].parent;
       }
       if (parent !== null) g.setParent(id, clusterNode(parent));
