@@ -72,7 +72,7 @@ Examples:
 @main.command(epilog=SUMMARIZE_EXAMPLES)
 @click.argument("file")
 @analysis_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv"]), default="table",
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "dot", "mermaid"]), default="table",
               show_default=True)
 @click.option("--depth", type=DepthType(), default=None, metavar="N|all", help=DEPTH_HELP)
 @click.option("--explain", "explain_layer", metavar="LAYER", default=None,
@@ -107,7 +107,7 @@ def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, w
 def _register_optional_commands() -> None:
     """Commands whose modules exist; each lives in its own module to keep this file thin."""
     import importlib
-    for module_name in ("cli_rf", "cli_check", "cli_verify", "cli_export", "cli_run"):
+    for module_name in ("cli_rf", "cli_check", "cli_verify", "cli_export", "cli_run", "cli_report"):
         try:
             module = importlib.import_module(f".{module_name}", __package__)
         except ModuleNotFoundError as err:

@@ -11,10 +11,11 @@ from typing import IO, Iterator
 
 from .._gc import gc_paused
 
-FORMATS = ("table", "json", "markdown", "csv")
+FORMATS = ("table", "json", "markdown", "csv", "dot", "mermaid")
 # What the command line shows when --depth is not given: blocks folded to depth 1 for the views
 # people read; every layer for the formats programs read (JSON is always complete, SPEC §3).
-DEFAULT_DEPTH: dict[str, int | None] = {"table": 1, "markdown": 1, "csv": None, "json": None}
+DEFAULT_DEPTH: dict[str, int | None] = {"table": 1, "markdown": 1, "csv": None, "json": None,
+                                        "dot": None, "mermaid": None}
 _BATCH = 2000        # pieces per write
 
 
@@ -26,6 +27,9 @@ def chunks(report, fmt: str = "table", *, depth: int | None = None, width: int |
     if fmt == "csv":
         from .csv import csv_lines
         return csv_lines(report, depth)
+    if fmt in ("dot", "mermaid"):                 # the graph as text; blocks are clusters, not folded rows
+        from .graph import render_dot, render_mermaid
+        return iter(((render_dot if fmt == "dot" else render_mermaid)(report),))
     if fmt == "markdown":
         from .markdown import markdown_lines
         return (line + "\n" for line in markdown_lines(report, depth))
