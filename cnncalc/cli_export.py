@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .cli_common import BatchSize
+
 from .errors import CnnCalcError
 from .text import cut
 
@@ -20,7 +22,7 @@ def register(main: click.Group) -> None:
               help="Write to this file (default: standard output).")
 @click.option("--input", "input_text", metavar="C,H,W", help="Replace the file's input shape (batch excluded).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=SIZE", help="Give symbolic input sizes values.")
-@click.option("--batch", type=click.IntRange(1, 2**20), default=None, help="Batch of the example input in the source.")
+@click.option("--batch", type=BatchSize(), default=None, help="Batch of the example input in the source.")
 @click.option("--class-name", default=None, help="Name of the generated nn.Module class (default: from the network's name).")
 def export(file, target, output, input_text, sets, batch, class_name):
     """Write readable, runnable PyTorch source for an architecture.

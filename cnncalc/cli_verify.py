@@ -12,6 +12,8 @@ import sys
 
 import click
 
+from .cli_common import BatchSize
+
 from .errors import CnnCalcError, VerifyMismatch
 
 
@@ -23,7 +25,7 @@ def register(main: click.Group) -> None:
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda",
               help="Where to run: auto picks CUDA when torch sees a GPU.")
-@click.option("--batch", type=click.IntRange(1, 2**20), default=None, help="Batch size (default: the file's, else 1).")
+@click.option("--batch", type=BatchSize(), default=None, help="Batch size (default: the file's, else 1).")
 @click.option("--input", "input_text", metavar="C,H,W",
               help="Replace the file's input shape (batch excluded): --input 3,64,64.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=SIZE",

@@ -29,7 +29,7 @@ def resolve_input(network: NetworkSpec, input: Sequence[Any] | None = None,
     if sizes:
         unknown = [name for name in sizes if name not in dims]
         if unknown:
-            raise SpecError(f"--set names {', '.join(unknown)}, but the input is {list(dims)}",
+            raise SpecError(f"sizes are given for {', '.join(unknown)}, which the input {list(dims)} does not have",
                             loc=network.input_loc,
                             hint=f"its symbols are {', '.join(d for d in dims if isinstance(d, str))}"
                             if any(isinstance(d, str) for d in dims) else "the input has no symbolic sizes")

@@ -127,7 +127,10 @@ def run(net: NetLike, *, input: Sequence[Any] | None = None, sizes: Mapping[str,
     ``max_bytes`` (bytes or ``"4GiB"``; default min(8 GiB, half the available
     RAM)): the run is estimated first (:func:`memory_needed`, convolution
     scratch included) and refused above it. Errors name the layer's file:line."""
+    from ..overrides import check_overrides
     network = as_network(net)
+    checked = check_overrides(input=input, sizes=sizes, batch=batch)
+    input, sizes, batch = checked.input, checked.sizes, checked.batch
     np_dtype = run_dtype(dtype)
     limit = resolve_limit(max_bytes)
     the_plan = plan(network)

@@ -62,8 +62,7 @@ def to_torch(net: Any, input: Sequence[Any] | None = None, sizes: Mapping[str, i
 
 def export_torch(net: Any, input: Sequence[Any] | None = None, sizes: Mapping[str, int] | None = None,
                  batch: int | None = None, *, class_name: str | None = None) -> str:
-    """Readable, runnable PyTorch source (a module class) for an architecture."""
-    require_torch("cnncalc export")
+    """Readable, runnable PyTorch source (a module class) for an architecture; writes text, needs no torch."""
     from .export import export_source
     return export_source(net, input=input, sizes=sizes, batch=batch, class_name=class_name)
 

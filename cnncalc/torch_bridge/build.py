@@ -43,11 +43,13 @@ class Concrete:
 def concrete(net: Any, input: Sequence[Any] | None = None, sizes: Mapping[str, int] | None = None,
              batch: int | None = None, what: str = "a torch model") -> Concrete:
     """Load, plan and evaluate ``net`` at a concrete input (symbolic sizes need values)."""
-    from ..api import _check_overrides, as_network
+    from ..api import as_network
     from ..engine import evaluate, plan
     from ..engine.analyze import resolve_input
+    from ..overrides import check_overrides
     network = as_network(net)
-    _check_overrides(batch, None)
+    checked = check_overrides(input=input, sizes=sizes, batch=batch)
+    input, sizes, batch = checked.input, checked.sizes, checked.batch
     dims = resolve_input(network, input, sizes)
     symbols = [d for d in dims if isinstance(d, str)]
     if symbols:
