@@ -205,8 +205,9 @@ def summary_lines(report: Report, shown_rows: int | None = None, depth: int | No
         *([f"MACs: {_exact_and_short(t.macs)}   FLOPs: {_exact_and_short(t.flops)}"]
           if isinstance(t.macs, int) and isinstance(t.flops, int)
           else [f"MACs: {_exact_and_short(t.macs)}", f"FLOPs: {_exact_and_short(t.flops)}"]),
-        f"Memory ({report.dtype}): parameters {_bytes(t.param_bytes)}; layer outputs {_bytes(t.activation_bytes)} "
-        f"summed over all layers; peak {_bytes(t.peak_activation_bytes)} alive at once "
+        f"Memory ({report.dtype}): parameters {_bytes(t.param_bytes)}; "
+        f"layer outputs {_bytes(t.activation_bytes)} summed over all layers",
+        f"Peak activations: {_bytes(t.peak_activation_bytes)} alive at once "
         f"(the input included, each tensor freed after its last use)",
     ]
     lines.append(field_sentence(report.receptive_field))
