@@ -29,7 +29,13 @@ torch = pytest.importorskip("torch")
 TORCHVISION_DATA = DATA / "torchvision"
 MIRRORED = sorted(path.stem for path in TORCHVISION_DATA.glob("*.json"))
 # an example's header says which torchvision builder it mirrors
-MIRRORS = re.compile(r"torchvision\.models\.(\w+)")
+MIRRORS = re.compile(r"torchvision\.models\.(?:segmentation\.)?(\w+)")
+# the examples that mirror a torchvision model (a file's stem is its builder's name)
+ZOO = ["alexnet", "mobilenet_v2", "resnet101", "resnet18", "resnet50", "resnext50_32x4d",
+       "squeezenet1_0", "squeezenet1_1", "vgg16", "vgg19_bn", "wide_resnet50_2"]
+# input side for the comparison with torchvision itself: small, so the test stays quick,
+# and at least what every model accepts (Inception v3 needs 75)
+COMPARE_SIDE = {"inception_v3": 80}
 
 
 def torchvision_shapes(name: str) -> dict[str, list[int]]:
@@ -63,7 +69,7 @@ def test_every_example_that_mirrors_torchvision_has_its_keys():
         if models := set(MIRRORS.findall(header)):
             mirrors[path.stem] = models
     assert all(models == {stem} for stem, models in mirrors.items()), mirrors
-    assert sorted(mirrors) == MIRRORED == ["alexnet", "mobilenet_v2", "resnet18", "resnet50", "vgg16"]
+    assert sorted(mirrors) == MIRRORED == ZOO
 
 
 @pytest.mark.parametrize("name", MIRRORED)
@@ -131,7 +137,7 @@ def torchvision_models():
 def test_real_torchvision_weights_give_the_same_outputs(name, torchvision_models):
     """torchvision's model loads into ours strictly and both compute the same function."""
     torch.manual_seed(0)
-    reference = getattr(torchvision_models, name)(weights=None).eval()
+    reference = load_make_keys().build(name).eval()
     # the committed keys are still what this torchvision builds
     assert shapes_of(reference.state_dict()) == torchvision_shapes(name)
     with torch.no_grad():          # BatchNorm statistics that are not 0 and 1
@@ -141,8 +147,13 @@ def test_real_torchvision_weights_give_the_same_outputs(name, torchvision_models
                 module.running_var.uniform_(0.5, 1.5)
     model = cnncalc.to_torch(EXAMPLES / f"{name}.yaml").eval()
     model.load_state_dict(reference.state_dict(), strict=True)
-    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    side = COMPARE_SIDE.get(name, 64)
+    x = torch.randn(2, 3, side, side, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         expected, found = reference(x), model(x)
-    assert found.shape == expected.shape == (2, 1000)
+    if isinstance(expected, dict):       # segmentation: {"out": ..., "aux": ...}; ours ends in "out"
+        expected = expected["out"]
+        assert found.shape == expected.shape == (2, 21, side, side)
+    else:
+        assert found.shape == expected.shape == (2, 1000)
     torch.testing.assert_close(found, expected, rtol=1e-4, atol=1e-4)

@@ -28,7 +28,22 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
-MODELS = ("alexnet", "vgg16", "resnet18", "resnet50", "mobilenet_v2")
+MODELS = ("alexnet", "vgg16", "resnet18", "resnet50", "mobilenet_v2",
+          "vgg19_bn", "googlenet", "inception_v3", "resnet101", "resnext50_32x4d",
+          "wide_resnet50_2", "densenet121", "squeezenet1_0", "squeezenet1_1",
+          "mobilenet_v3_large", "shufflenet_v2_x1_0", "mnasnet1_0", "efficientnet_b0",
+          "regnet_y_400mf", "convnext_tiny", "fcn_resnet50", "deeplabv3_resnet50")
+# builder keywords beside weights=None: the configuration whose figures torchvision
+# publishes. GoogLeNet and Inception v3 without the auxiliary heads that only run in
+# training (GoogLeNet's published weights drop them; see examples/inception_v3.yaml);
+# the segmentation models with their aux classifier (it runs in eval too, and the
+# published figures count it) and no backbone download.
+KWARGS = {
+    "googlenet": {"aux_logits": False, "init_weights": False},
+    "inception_v3": {"aux_logits": False, "init_weights": False},
+    "fcn_resnet50": {"aux_loss": True, "weights_backbone": None},
+    "deeplabv3_resnet50": {"aux_loss": True, "weights_backbone": None},
+}
 # operators torchvision/_meta_registrations.py registers fakes for whether or
 # not its C extension loaded
 DETECTION_OPS = ("nms", "qnms")
@@ -54,6 +69,14 @@ def import_torchvision() -> ModuleType:
     return torchvision
 
 
+def build(name: str):
+    """torchvision's model ``name`` (classification or segmentation), untrained."""
+    import torchvision.models as models
+    import torchvision.models.segmentation as segmentation
+    builder = getattr(models, name, None) or getattr(segmentation, name)
+    return builder(weights=None, **KWARGS.get(name, {}))
+
+
 def state_dict_shapes(model) -> dict[str, list[int]]:
     """``{key: shape}`` of ``model.state_dict()``, in its order."""
     return {key: list(tensor.shape) for key, tensor in model.state_dict().items()}
@@ -69,9 +92,8 @@ def as_json(data: dict) -> str:
 def main() -> None:
     import torch
     torchvision = import_torchvision()
-    import torchvision.models as models
-    for name in MODELS:
-        model = getattr(models, name)(weights=None)
+    for name in sys.argv[1:] or MODELS:
+        model = build(name)
         data = {"model": name, "torchvision": torchvision.__version__, "torch": torch.__version__,
                 "state_dict": state_dict_shapes(model)}
         path = HERE / f"{name}.json"
