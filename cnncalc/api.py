@@ -19,9 +19,19 @@ NetLike = Union[NetworkSpec, str, "os.PathLike[str]"]
 MAX_SOURCE_BYTES = 4 * 2**20        # an architecture file, from a path or standard input
 
 
-def load(path: str | os.PathLike) -> NetworkSpec:
-    """Read and expand an architecture file (``-`` reads standard input, at most 4 MiB of it)."""
+def load(path: str | os.PathLike, *, args: Mapping[str, Any] | None = None,
+         input: Sequence[Any] | None = None) -> NetworkSpec:
+    """Read and expand an architecture file (``-`` reads standard input, at most 4 MiB of it), or a model SOURCE.
+
+    A SOURCE (``package.module:callable``, ``file.py:callable``, ``model.onnx``)
+    is imported as ``cnncalc import`` would write it (cnncalc.frontends): the
+    callable is called with ``args``; ``input`` is the shape it is traced at.
+    """
     from .spec.expand import load_bytes, load_path
+    from .frontends.source import is_model_source
+    if is_model_source(path):
+        from .frontends.source import load_source
+        return load_source(path, args=args, input=input)
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise ArgumentError(f"expected the path of an architecture file, found {describe(path)}")
     text = os.fspath(path)
