@@ -54,7 +54,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     else:
         context = Context()
     input_shape = (batch, *dims)
-    spatial_extent = tuple(dims[1:])
+    spatial_extent = tuple(dims[:-1]) if network.channels_last else tuple(dims[1:])   # Keras: [*spatial, C]
     input_state = receptive.input_axes(len(spatial_extent))
     input_field = receptive.to_field(input_state)
     global_field = receptive.global_field(spatial_extent)
@@ -244,6 +244,11 @@ def _failure_detail(layer, in_shapes, context: Context) -> str:
 
 def _shapes_text(shapes: Sequence[tuple]) -> str:
     return ", ".join("[" + ", ".join(str(s) for s in shape) + "]" for shape in shapes)
+
+
+def _spatial(shape: tuple, network: NetworkSpec) -> tuple:
+    """A tensor's spatial sizes: after batch and channels (torch), between them (Keras)."""
+    return shape[1:-1] if network.channels_last else shape[2:]
 
 
 def _merge(slots, states, fields, input_state, input_field, global_field, the_plan, budget):

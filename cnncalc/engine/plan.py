@@ -121,7 +121,7 @@ def plan(network: NetworkSpec) -> Plan:
     for position, spec in enumerate(network.layers):
         layer_type = types.get(spec.type_name)
         if layer_type is None:
-            layer_type = types[spec.type_name] = registry.lookup(spec.type_name)
+            layer_type = types[spec.type_name] = registry.lookup(spec.type_name, network.framework)
             if layer_type is None:  # pragma: no cover - the expander already checked
                 raise SpecError(f"unknown layer type {spec.type_name!r}", loc=spec.loc, path=spec.path)
         key = (spec.type_name, _args_key(spec.args))

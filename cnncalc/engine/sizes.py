@@ -54,6 +54,8 @@ def symbolic_input(network: NetworkSpec) -> tuple:
     dims = network.input
     spatial = len(dims) - 1
     names = AXIS_SYMBOLS[spatial] if spatial in AXIS_SYMBOLS else tuple(f"S{i}" for i in range(spatial))
+    if network.channels_last:          # Keras files: [*spatial, C]
+        return tuple(d if isinstance(d, str) else names[i] for i, d in enumerate(dims[:-1])) + (dims[-1],)
     return (dims[0],) + tuple(d if isinstance(d, str) else names[i] for i, d in enumerate(dims[1:]))
 
 
@@ -147,7 +149,7 @@ def _ceil(x: Any) -> int:
 def _rule(symbol: str, valid: list[bool], the_plan: Plan, dims: tuple, base: int | None, limit: int,
           report, reference) -> SymbolRule:
     sizes = [i + 1 for i, ok in enumerate(valid) if ok]
-    final = _final_size(report, dims.index(symbol) - 1)
+    final = _final_size(report, dims.index(symbol) + 1)      # the symbol's index in a batched shape
     if not sizes:
         refusals = _confirm(the_plan, dims, symbol, [1, limit], base, reference)
         return SymbolRule(symbol, None, None, (), f"no {symbol} from 1 to {limit} is valid", (), refusals, final)
@@ -222,8 +224,8 @@ def _confirm(the_plan: Plan, dims: tuple, symbol: str, probes: list[int], base: 
     return tuple(refusals)
 
 
-def _final_size(report, axis: int) -> str | None:
-    """The last spatial size along ``axis`` before the field turns global."""
+def _final_size(report, index: int) -> str | None:
+    """The last size at ``index`` of the batched shape (a spatial axis) before the field turns global."""
     from .symbolic import format_expr
     last = None
     for row in report.layers:
@@ -233,7 +235,7 @@ def _final_size(report, axis: int) -> str | None:
             last = row
     if last is None:
         return None
-    value = last.output_shape[2 + axis]
+    value = last.output_shape[index]
     if isinstance(value, int):
         return f"{last.name}: {value}"
     text = f"{last.name}: {format_expr(value)}"

@@ -1,3 +1,4 @@
 """Imports every family module so that each registers its types."""
 
 from . import activation, conv, dropout, linear, merge, norm, pad, pool, reshape, upsample  # noqa: F401
+from . import keras  # noqa: F401,E402  (Keras names: framework: keras)

@@ -26,15 +26,34 @@ def register_instance(instance: LayerType) -> LayerType:
     return instance
 
 
-def lookup(name: str) -> LayerType | None:
-    """The layer type called ``name`` (any case), or None."""
+def lookup(name: str, framework: str = "torch") -> LayerType | None:
+    """The layer type called ``name`` (any case) in ``framework``'s names (torch, or keras), or None."""
     _load_families()
-    return _BY_LOWER.get(name.lower()) if isinstance(name, str) else None
+    if not isinstance(name, str):
+        return None
+    if framework == "keras":
+        from .keras import ALIASES
+        return _KERAS_BY_LOWER.get(ALIASES.get(name, name).lower())
+    return _BY_LOWER.get(name.lower())
 
 
-def all_types() -> dict[str, LayerType]:
+def all_types(framework: str = "torch") -> dict[str, LayerType]:
     _load_families()
-    return dict(_TYPES)
+    return dict(_KERAS if framework == "keras" else _TYPES)
+
+
+# Keras layer names (a file with ``framework: keras``): a namespace of their own, since
+# Keras's Conv2D and torch's Conv2d differ only in case and mean different layouts.
+_KERAS: dict[str, LayerType] = {}
+_KERAS_BY_LOWER: dict[str, LayerType] = {}
+
+
+def register_keras(instance: LayerType) -> LayerType:
+    if instance.name.lower() in _KERAS_BY_LOWER:
+        raise ValueError(f"Keras layer type {instance.name!r} registered twice")
+    _KERAS[instance.name] = instance
+    _KERAS_BY_LOWER[instance.name.lower()] = instance
+    return instance
 
 
 _loaded = False

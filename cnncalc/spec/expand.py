@@ -26,7 +26,8 @@ from .._files import read_limited
 from .._gc import gc_paused
 from ..overrides import MAX_BATCH, MAX_DIM  # the file's bounds are the flags' and the API's
 
-TOP_KEYS = ("name", "input", "batch", "dtype", "blocks", "layers", "sequential", "budget", "description")
+TOP_KEYS = ("name", "input", "batch", "dtype", "blocks", "layers", "sequential", "budget", "description", "framework")
+FRAMEWORKS = ("torch", "keras")   # whose layer names: torch.nn (channels first) or Keras (channels last)
 BLOCK_KEYS = ("params", "layers", "sequential", "description")
 META_KEYS = ("name", "from", "repeat", "frozen")
 MAX_LAYERS = 100_000
@@ -91,6 +92,7 @@ class _Expander:
         self.blocks: dict[str, _Block] = {}
         self.layers: list[LayerSpec] = []
         self.scope_types: dict[str, str] = {}
+        self.framework = "torch"
 
     # -- top level ---------------------------------------------------------
     def network(self, root: YNode) -> NetworkSpec:
@@ -106,6 +108,10 @@ class _Expander:
         batch = self._scalar(root, "batch", int, default=1)
         if not 1 <= batch <= MAX_BATCH:
             raise SpecError(f"batch must be between 1 and {MAX_BATCH:,}, found {batch}", loc=root.get("batch").loc)
+        self.framework = self._scalar(root, "framework", str, default="torch")
+        if self.framework not in FRAMEWORKS:
+            raise SpecError(f"unknown framework {shown(self.framework)}", loc=root.get("framework").loc,
+                            hint=_suggest(self.framework, FRAMEWORKS) or "expected torch or keras")
         dtype = self._scalar(root, "dtype", str, default="float32")
         if dtype.removeprefix("torch.") not in DTYPE_BYTES:
             raise SpecError(f"unknown dtype {shown(dtype)}", loc=root.get("dtype").loc,
@@ -115,7 +121,7 @@ class _Expander:
         if input_node is None:
             raise SpecError("missing required key 'input' (one sample's shape, channels first, e.g. [3, 224, 224])",
                             loc=root.loc)
-        input_shape = parse_input(input_node)
+        input_shape = parse_input(input_node, channels_last=self.framework == "keras")
         blocks_node = root.get("blocks")
         if blocks_node is not None:
             self._read_blocks(blocks_node)
@@ -133,7 +139,7 @@ class _Expander:
         return NetworkSpec(
             name=name, input=input_shape, layers=tuple(self.layers), batch=batch, dtype=dtype,
             source=self.filename, budget=root.get("budget"), input_loc=input_node.loc,
-            scope_types=MappingProxyType(dict(self.scope_types)),
+            scope_types=MappingProxyType(dict(self.scope_types)), framework=self.framework,
         )
 
     def _scalar(self, root: YMap, key: str, kind: type, default: Any) -> Any:
@@ -153,7 +159,7 @@ class _Expander:
         for key, body in node.items:
             name = key.value
             _check_name(name, "block name", key.loc)
-            if registry.lookup(name) is not None or name.lower() in ("add", "mul", "concat"):
+            if registry.lookup(name, self.framework) is not None or name.lower() in ("add", "mul", "concat"):
                 raise SpecError(f"block name {shown(name)} hides the layer type of the same name", loc=key.loc,
                                 hint="choose another name")
             if not isinstance(body, YMap):
@@ -226,9 +232,9 @@ class _Expander:
             block = self.blocks.get(type_name)
             layer_type = None
             if block is None:
-                layer_type = registry.lookup(type_name)
+                layer_type = registry.lookup(type_name, self.framework)
                 if layer_type is None:
-                    choices = list(registry.all_types()) + list(self.blocks)
+                    choices = list(registry.all_types(self.framework)) + list(self.blocks)
                     raise SpecError(f"unknown layer type {shown(type_name)}", loc=type_loc,
                                     hint=_suggest(type_name, choices)
                                     or "layer types are torch.nn class names (Conv2d, ReLU, ...) or blocks defined under 'blocks'")
@@ -514,8 +520,8 @@ def _sequential(node: YNode | None, where: str) -> bool:
     return value
 
 
-def parse_input(node: YNode) -> tuple[Any, ...]:
-    """The 'input' list: channels first, batch excluded; ints or symbol names."""
+def parse_input(node: YNode, channels_last: bool = False) -> tuple[Any, ...]:
+    """The 'input' list: channels first (Keras files: last), batch excluded; ints or symbol names."""
     if not isinstance(node, YSeq):
         raise SpecError(f"'input' must be a list [C, L], [C, H, W] or [C, D, H, W], found {_show(node)}",
                         loc=node.loc, hint="one sample's shape, channels first, e.g. input: [3, 224, 224]")
@@ -536,7 +542,10 @@ def parse_input(node: YNode) -> tuple[Any, ...]:
             raise SpecError(f"an input size is a positive integer or a name (H), found {_show(item)}",
                             loc=item.loc, hint=NAME_RULE if isinstance(value, str) else None)
         dims.append(value)
-    if isinstance(dims[0], str):
+    if channels_last and isinstance(dims[-1], str):
+        raise SpecError("the channel count (last input size, framework: keras) must be an integer",
+                        loc=node.items[-1].loc, hint="only spatial sizes may be names")
+    if not channels_last and isinstance(dims[0], str):
         raise SpecError("the channel count (first input size) must be an integer", loc=node.items[0].loc,
                         hint="only spatial sizes may be names")
     return tuple(dims)

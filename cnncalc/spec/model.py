@@ -48,6 +48,7 @@ class NetworkSpec:
     budget: Any = None                 # the raw located 'budget' node (spec.yaml_source.YMap)
     input_loc: Loc | None = None
     scope_types: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # block path -> block name
+    framework: str = "torch"           # whose layer names and layout: torch (channels first) or keras (channels last)
 
     @property
     def output(self) -> str:
@@ -56,6 +57,11 @@ class NetworkSpec:
     @property
     def dtype_bytes(self) -> int:
         return DTYPE_BYTES[self.dtype]
+
+    @property
+    def channels_last(self) -> bool:
+        """Keras files: one sample is [*spatial, C]; torch's are [C, *spatial]."""
+        return self.framework == "keras"
 
     @property
     def symbols(self) -> tuple[str, ...]:
