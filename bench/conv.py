@@ -12,15 +12,18 @@ Prints one table.  For each ResNet-style layer (float32, NCHW):
   groups, as one batched np.matmul): the ceiling for an im2col convolution
   that has to build its column matrix first.
 
-GFLOP/s count 2 FLOPs per multiply-accumulate.  Times are the best of K runs
-(time.perf_counter) after one warm-up run of each.  Per layer, fast and matmul
-run in turn within each repetition (so a busy moment costs both alike), then,
-after a pause, torch: OpenBLAS's and OpenMP's idle worker threads spin for a
-while after a call, and would steal the cores of the other library if the two
-were interleaved.  The naive loops are timed on one small layer only.
+GFLOP/s count 2 FLOPs per multiply-accumulate.  Per layer, fast, torch and
+matmul run in turn, once each per round, for --rounds rounds after one
+warm-up round: a busy moment on a shared machine slows all three alike.  Each
+time is the median of the rounds, with its min-max; each ratio is the ratio
+of the medians (speed: torch time / fast time), with the min-max of the
+per-round ratios.  Alternating the libraries works because bench/_timing.py
+makes idle OpenBLAS and OpenMP workers sleep instead of spinning (they would
+otherwise steal each other's cores).  The naive loops are timed on one small
+layer only.
 
-Run it on an otherwise idle machine: with 2 cores, any other busy process
-stalls the multi-threaded GEMMs of both libraries at their barriers.
+Goals (issue 16): 3x3 layers >= 0.8x torch and >= 0.7 of the matmul ceiling;
+the 7x7/2 stem >= 0.6x torch; depthwise >= 0.5x torch.
 """
 
 from __future__ import annotations
@@ -31,9 +34,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _timing  # noqa: E402  (before numpy: thread-pool settings)
+
+_timing.quiet_threads()
+
+import numpy as np  # noqa: E402
 
 from cnncalc.reference import conv  # noqa: E402
 
@@ -65,29 +73,6 @@ def blas_threads() -> tuple[int, str]:
     return os.cpu_count() or 1, "os.cpu_count() (threadpoolctl not installed)"
 
 
-def best_of(fn, repeat: int) -> float:
-    fn()  # warm-up: page faults, BLAS buffers, thread start
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def best_in_turn(fns: dict, repeat: int) -> dict:
-    """Best time of each function, running them in turn within each repetition."""
-    for fn in fns.values():
-        fn()  # warm-up
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
-
-
 def layer_arrays(layer, rng):
     _, n, c_in, c_out, h, k, _, _, groups = layer
     x = rng.standard_normal((n, c_in, h, h), dtype=np.float32)
@@ -105,9 +90,13 @@ def flops(layer) -> int:
     return 2 * n * c_out * (c_in // groups) * k * k * out_size(h, k, s, p) ** 2
 
 
+GOALS = {"3x3": (0.8, 0.7), "7x7": (0.6, None), "dw": (0.5, None), "1x1": (None, None)}
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7, help="best of K timed runs (default 7)")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--rounds", type=int, default=11, help="timed rounds per layer (default 11; median)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     threads, how = blas_threads()
@@ -127,47 +116,50 @@ def main() -> None:
         ho = out_size(h, k, s, p)
         a = rng.standard_normal((groups, c_out // groups, c_in // groups * k * k), dtype=np.float32)
         b = rng.standard_normal((groups, c_in // groups * k * k, n * ho * ho), dtype=np.float32)
-        fast = lambda: conv(x, w, stride=s, padding=p, groups=groups)  # noqa: E731
-        best = best_in_turn({"fast": fast, "matmul": lambda: np.matmul(a, b)}, args.repeat)
-        row = [layer, best["fast"], best["matmul"]]
+        tasks = {"fast": lambda: conv(x, w, stride=s, padding=p, groups=groups), "matmul": lambda: np.matmul(a, b)}
         if torch is not None:
             tx, tw = torch.from_numpy(x), torch.from_numpy(w)
-            torch_conv = lambda: torch.nn.functional.conv2d(tx, tw, stride=s, padding=p, groups=groups)  # noqa: E731
-            time.sleep(PAUSE)
-            row += [best_of(torch_conv, args.repeat)]
-            time.sleep(PAUSE)
-            ref = torch_conv().numpy()
-            row += [float(np.abs(fast() - ref).max() / np.abs(ref).max())]
-        rows.append(row)
+            tasks["torch"] = lambda: torch.nn.functional.conv2d(tx, tw, stride=s, padding=p, groups=groups)
+        times = _timing.interleaved(tasks, args.rounds)
+        err = None
+        if torch is not None:
+            ref = tasks["torch"]().numpy()
+            err = float(np.abs(tasks["fast"]() - ref).max() / np.abs(ref).max())
+        rows.append((layer, times, err))
 
     xs, ws = layer_arrays(NAIVE_LAYER, rng)
     _, _, _, _, _, _, s_n, p_n, g_n = NAIVE_LAYER
-    t_naive = best_of(lambda: conv(xs, ws, stride=s_n, padding=p_n, groups=g_n, impl="naive"), 1)
-    t_naive_fast = best_of(lambda: conv(xs, ws, stride=s_n, padding=p_n, groups=g_n), args.repeat)
+    naive = _timing.interleaved({"naive": lambda: conv(xs, ws, stride=s_n, padding=p_n, groups=g_n, impl="naive"),
+                                 "fast": lambda: conv(xs, ws, stride=s_n, padding=p_n, groups=g_n)}, 3, warmup=0)
 
-    print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; "
-          f"float32; {threads} thread(s) for BLAS and torch, from {how}; best of {args.repeat}")
-    header = (f"{'layer':<24} {'GFLOP':>6} {'fast ms':>8} {'fast GF/s':>9} {'torch GF/s':>10} "
-              f"{'matmul GF/s':>11} {'fast/torch':>10} {'fast/matmul':>11} {'max rel err':>11}")
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        layer, t_fast, t_mm = row[:3]
+    print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; float32; "
+          f"{threads} thread(s) for BLAS and torch, from {how}; fast, torch and matmul interleaved, "
+          f"median of {args.rounds} rounds (min-max)")
+    print()
+    table = []
+    for layer, times, err in rows:
         f = flops(layer)
-        g_fast, g_mm = f / t_fast / 1e9, f / t_mm / 1e9
-        if torch is not None:
-            t_torch, err = row[3], row[4]
-            g_torch = f / t_torch / 1e9
-            torch_cols = f"{g_torch:>10.1f} {'':>0}"
-            ratio = f"{g_fast / g_torch:>10.2f}"
-            err_col = f"{err:>11.1e}"
+        fast, mm = times["fast"], times["matmul"]
+        goal_torch, goal_mm = GOALS[layer[0].split()[0].split("/")[0]]
+        if "torch" in times:
+            # speed ratios: the other's time over fast's time
+            vs_torch = _timing.ratio_text(times["torch"].ratio_to(fast))
+            torch_ms = _timing.spread_text(times["torch"])
+            torch_gf = f"{f / times['torch'].median / 1e9:.1f}"
         else:
-            torch_cols, ratio, err_col = f"{'-':>10} ", f"{'-':>10}", f"{'-':>11}"
-        print(f"{layer[0]:<24} {f / 1e9:>6.3f} {t_fast * 1e3:>8.2f} {g_fast:>9.1f} {torch_cols}"
-              f"{g_mm:>11.1f} {ratio} {g_fast / g_mm:>11.2f} {err_col}")
+            vs_torch = torch_ms = torch_gf = "-"
+        vs_mm = _timing.ratio_text(mm.ratio_to(fast))
+        goal = " ".join(g for g in (f"torch>={goal_torch}" if goal_torch else "",
+                                    f"matmul>={goal_mm}" if goal_mm else "") if g)
+        table.append((layer[0], f"{f / 1e9:.3f}", _timing.spread_text(fast), f"{f / fast.median / 1e9:.1f}",
+                      torch_ms, torch_gf, f"{f / mm.median / 1e9:.1f}", vs_torch, vs_mm, goal or "-",
+                      "-" if err is None else f"{err:.1e}"))
+    _timing.print_table(("layer", "GFLOP", "fast", "GF/s", "torch", "GF/s", "matmul GF/s", "fast/torch",
+                         "fast/matmul", "goal", "max rel err"), table)
     f = flops(NAIVE_LAYER)
-    print(f"{NAIVE_LAYER[0]:<24} {f / 1e9:>6.3f}  naive {t_naive * 1e3:.1f} ms ({f / t_naive / 1e9:.3f} GF/s), "
-          f"fast {t_naive_fast * 1e3:.3f} ms: naive/fast time = {t_naive / t_naive_fast:.0f}x")
+    t_naive, t_fast = naive["naive"].median, naive["fast"].median
+    print(f"{NAIVE_LAYER[0]}: naive {t_naive * 1e3:.1f} ms ({f / t_naive / 1e9:.3f} GF/s), "
+          f"fast {t_fast * 1e3:.3f} ms: naive/fast time = {t_naive / t_fast:.0f}x (median of 3)")
 
 
 if __name__ == "__main__":

@@ -635,8 +635,15 @@ def max_pool(x, kernel_size: IntOrSeq, stride: Optional[IntOrSeq] = None, paddin
                 y[(n, c) + pos] = window.max() if window.size else -np.inf
         return y
     xp = _pad_for_windows(x, kernel, stride, padding, dilation, out_shape, -np.inf)
-    windows, axes = _pool_windows(xp, kernel, stride, dilation, out_shape)
-    return windows.max(axis=axes)
+    windows, _ = _pool_windows(xp, kernel, stride, dilation, out_shape)
+    # one np.maximum per kernel tap over the whole output (a strided view each), not a reduction over
+    # the window axes of the view, whose inner loop runs over only k elements (4x slower on ResNet's stem);
+    # the max is exact and NaN-propagating either way
+    taps = product(*(range(k) for k in kernel))
+    y = np.array(windows[(Ellipsis,) + next(taps)])
+    for tap in taps:
+        np.maximum(y, windows[(Ellipsis,) + tap], out=y)
+    return y
 
 
 def _avg_divisors(x_shape, kernel, stride, padding, out_shape, count_include_pad):
