@@ -31,6 +31,7 @@ from typing import Any, Mapping, Sequence
 
 from .._version import __version__
 from ..errors import ArgumentError, CnnCalcError
+from ..layers._torch_ops import SOURCES as TORCH_OPS
 from ..layers.base import REQUIRED
 from ..text import shown
 from .build import Concrete, concrete
@@ -358,6 +359,7 @@ def export_source(net: Any, input: Sequence[Any] | None = None, sizes: Mapping[s
             var[index] = "input_" if index == -1 else names.make(layers[index].spec.path)
 
     init: list[str] = []
+    helpers: dict[str, str] = {}                    # torch ops classes the file needs (layers/_torch_ops.py)
     made_scopes: set[tuple[str, ...]] = set()
     forward: list[str] = []
     if var[-1] != "x":
@@ -382,6 +384,16 @@ def export_source(net: Any, input: Sequence[Any] | None = None, sizes: Mapping[s
                 expr = args[0]
                 for other in args[1:]:
                     expr = f"{op}({expr}, {other})"
+        elif getattr(layer.layer_type, "torch_class", None):
+            # a type torch.nn has no class for: the class cnncalc's to_torch builds, written into the file
+            helper = layer.layer_type.torch_class
+            helpers.setdefault(helper, TORCH_OPS[helper])
+            kwargs = layer.layer_type.torch_kwargs(layer.cfg, con.input_shapes(position))
+            call = f"{helper}(" + ", ".join(f"{k}={literal(v, uses)}" for k, v in kwargs.items()) + ")"
+            init.append(_assign(parts, call))
+            if spec.frozen and report.layers[position].params:
+                init.append(f"{module_ref(parts)}.requires_grad_(False)  # frozen")
+            expr = f"{module_ref(parts)}({', '.join(args)})"
         else:
             if not is_safe_attribute(type_name):
                 raise CnnCalcError(f"cannot export the layer type {shown(type_name)}: not a torch.nn class name",
@@ -394,6 +406,11 @@ def export_source(net: Any, input: Sequence[Any] | None = None, sizes: Mapping[s
             expr = f"{module_ref(parts)}({', '.join(args)})"
         forward.append(f"{var[position]} = {expr}")
     forward.append("return x")
+    if cls in helpers:                               # a network called "permute" must not shadow the Permute op
+        if class_name is not None:
+            raise ArgumentError(f"--class-name {shown(class_name)} would shadow the {cls} class the file defines",
+                                hint="give another name")
+        cls += "Net"
 
     totals = report.totals
     shape = ", ".join(str(int(s)) for s in report.input_shape)
@@ -409,8 +426,10 @@ def export_source(net: Any, input: Sequence[Any] | None = None, sizes: Mapping[s
         *(["import math"] if "math" in uses else []),
         "import torch",
         "from torch import nn",
+        *(["from torch.nn import functional as F"] if any("F." in source for source in helpers.values()) else []),
         "",
         SCOPE_SOURCE.rstrip("\n"),
+        *[line for source in helpers.values() for line in ("", source.rstrip("\n"))],
         "",
         "",
         f"class {cls}(nn.Module):",

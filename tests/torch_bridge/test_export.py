@@ -136,7 +136,8 @@ def _constructed(module) -> tuple:
             return "nan"
         return value
     names = [n for n in inspect.signature(type(module).__init__).parameters if n not in ("self", "device", "dtype")]
-    return (type(module), tuple((n, norm(getattr(module, n))) for n in names if hasattr(module, n)),
+    kind = type(module) if type(module).__module__.startswith("torch.") else type(module).__qualname__
+    return (kind, tuple((n, norm(getattr(module, n))) for n in names if hasattr(module, n)),
             tuple((n, tuple(p.shape)) for n, p in module.named_parameters()),
             tuple((n, tuple(b.shape)) for n, b in module.named_buffers()))
 
@@ -153,7 +154,7 @@ def test_every_layer_type_exports_what_to_torch_builds(text):
     namespace: dict = {"__name__": "parity_export"}
     exec(compile(export_source(text), "<export>", "exec"), namespace)
     cls = next(v for k, v in namespace.items() if isinstance(v, type) and issubclass(v, torch.nn.Module)
-               and k != "Scope")
+               and hasattr(v, "input_shape"))             # the network, not Scope or a torch op class
     exported, built = cls(), cnncalc.to_torch(text)
     merges = {"Add", "Mul", "Concat"}                 # torch.add / torch.mul / torch.cat in the exported forward
     theirs = {name: _constructed(m) for name, m in built.named_modules()

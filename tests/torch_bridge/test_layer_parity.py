@@ -116,6 +116,21 @@ ROWS: list[tuple[str, dict, list]] = [
     ("add", {}, [3, 4, 4]),
     ("mul", {}, [3, 4, 4]),
     ("concat", {"dim": 1}, [3, 4, 4]),
+    # issue 11: slices (several outputs: the row concatenates the pieces), reorders, reductions, scales
+    ("chunk", {"chunks": 3, "dim": 1}, [7, 4, 4]),
+    ("split", {"split_size_or_sections": [1, 3], "dim": 1}, [4, 4, 5]),
+    ("narrow", {"dim": 3, "start": 1, "length": 3}, [2, 5, 6]),
+    ("Permute", {"dims": [0, 2, 3, 1]}, [3, 4, 5]),
+    ("transpose", {"dim0": 1, "dim1": 2}, [3, 4, 5]),
+    ("mean", {"dim": [2, 3]}, [3, 4, 5]),
+    ("sum", {"dim": 1, "keepdim": True}, [3, 4, 5]),
+    ("amax", {"dim": [-1], "keepdim": True}, [3, 4, 5]),
+    ("LayerScale", {"init_value": 0.5}, [3, 4, 5]),
+    ("scale", {"factor": 0.17}, [3, 4, 5]),
+    ("StochasticDepth", {"p": 0.2}, [3, 4, 5]),
+    ("interpolate", {"size_of": "input", "mode": "bilinear"}, [3, 4, 5]),
+    ("UpsamplingNearest2d", {"scale_factor": 2}, [3, 4, 5]),
+    ("UpsamplingBilinear2d", {"size": [7, 9]}, [3, 4, 5]),
 ]
 
 # further configurations of rules with many branches (upsampling modes, strides)
@@ -133,6 +148,10 @@ EXTRA: list[tuple[str, dict, list]] = [
     ("MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2}, [2, 9, 9]),
     ("AdaptiveAvgPool1d", {"output_size": 7}, [2, 3]),
     ("PixelUnshuffle", {"downscale_factor": 3}, [1, 6, 9]),
+    ("chunk", {"chunks": 2, "dim": -3}, [4, 3, 5]),
+    ("mean", {"keepdim": True}, [2, 3, 3]),
+    ("LayerScale", {"dim": -1}, [2, 3, 4]),
+    ("interpolate", {"scale_factor": 2, "mode": "nearest"}, [2, 3, 4]),
 ]
 
 BATCH = 2
@@ -144,6 +163,10 @@ def _yaml(type_name: str, args: dict, shape: list) -> str:
     if type_name in ("add", "mul", "concat"):
         lines.append("  - Identity: {name: other}")
         lines.append(f"  - {type_name}: {json.dumps({**args, 'from': ['input', 'other']})}")
+    elif type_name in ("chunk", "split"):          # several outputs: each piece, concatenated back
+        lines.append(f"  - {type_name}: {json.dumps({**args, 'name': 'parts'})}")
+        pieces = args.get("chunks") or len(args["split_size_or_sections"])
+        lines.append(f"  - concat: {json.dumps({'from': [f'parts.{i}' for i in range(pieces)], 'dim': args['dim']})}")
     else:
         lines.append(f"  - {type_name}: {json.dumps(args)}")
     return "\n".join(lines) + "\n"
