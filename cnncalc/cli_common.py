@@ -46,14 +46,41 @@ def analysis_options(function):
 
 
 def geometry_options(function):
-    """--input, --set, --batch: what changes shapes and fields (an element type changes neither)."""
+    """--input, --set, --batch: what changes shapes and fields (an element type changes neither); and --arg."""
+    function = source_arg_option(function)
     function = click.option("--batch", type=BatchSize(), default=None,
                             help="Batch size, 1 to 1048576 (default: the file's, else 1).")(function)
     function = click.option("--set", "sets", multiple=True, metavar="NAME=SIZE",
                             help="Give symbolic input sizes values: --set H=512,W=384.")(function)
-    function = click.option("--input", "input_text", metavar="C,H,W",
+    function = click.option("--input", "input_text", metavar="C,H,W", callback=_remember_input,
                             help="Replace the file's input shape (batch excluded): --input 3,512,512.")(function)
     return function
+
+
+def source_arg_option(function):
+    """--arg NAME=VALUE: arguments for a SOURCE's factory (package.module:callable); kept for the command's load."""
+    return click.option("--arg", "source_args", multiple=True, metavar="NAME=VALUE", expose_value=False,
+                        callback=_remember_args,
+                        help="An argument for a SOURCE's class or factory (package.module:callable): "
+                             "--arg num_classes=10.")(function)
+
+
+def _remember_args(ctx, param, values):
+    """Store --arg values where api.load finds them for a model SOURCE (cnncalc.frontends.source.OPTIONS)."""
+    from dataclasses import replace
+    from .frontends.source import OPTIONS, parse_arg_values
+    OPTIONS.set(replace(OPTIONS.get(), args=parse_arg_values(values or ())))
+    return values
+
+
+def _remember_input(ctx, param, value):
+    """A concrete --input is also the shape a model SOURCE is traced at."""
+    from dataclasses import replace
+    from .frontends.source import OPTIONS
+    shape = parse_input(value) if value is not None else None
+    concrete = shape if shape and all(isinstance(d, int) for d in shape) else None
+    OPTIONS.set(replace(OPTIONS.get(), input=concrete))
+    return value
 
 
 def analyze_file(file: str, input_text: str | None, sets: tuple[str, ...], batch: str | int | None,
