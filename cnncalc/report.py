@@ -73,13 +73,14 @@ class LayerRow:
     loc: Loc | None = None
     param_shapes: Mapping[str, tuple] = field(default_factory=dict)
     buffer_shapes: Mapping[str, tuple] = field(default_factory=dict)
+    keras_params: Any = None           # Keras sources: what count_params() gives (params + non-trainable weights)
 
     @property
     def depth(self) -> int:
         return len(self.scopes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name, "type": self.type, "from": list(self.inputs),
             "output_shape": json_value(self.output_shape),
             "params": json_value(self.params), "trainable_params": json_value(self.trainable_params),
@@ -87,6 +88,9 @@ class LayerRow:
             "activation_bytes": json_value(self.activation_bytes),
             "receptive_field": self.receptive_field.to_dict(),
         }
+        if self.keras_params is not None:
+            out["keras_params"] = json_value(self.keras_params)
+        return out
 
 
 TOTAL_KEYS = ("params", "trainable_params", "non_trainable_params", "buffers", "macs", "flops",
@@ -104,9 +108,13 @@ class Totals:
     param_bytes: Any
     activation_bytes: Any
     peak_activation_bytes: Any
+    keras_params: Any = None           # Keras sources: model.count_params(), BatchNormalization's moving stats included
 
     def to_dict(self) -> dict[str, Any]:
-        return {key: json_value(getattr(self, key)) for key in TOTAL_KEYS}
+        out = {key: json_value(getattr(self, key)) for key in TOTAL_KEYS}
+        if self.keras_params is not None:
+            out["keras_params"] = json_value(self.keras_params)
+        return out
 
 
 class Layers(tuple):

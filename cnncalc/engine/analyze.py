@@ -204,7 +204,15 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
         explanation=tuple(explanation), explained_step=explained_step,
         constraints=tuple(context.constraints) if symbols else (),
     )
-    return report
+    return _with_keras_params(report) if network.channels_last else report
+
+
+def _with_keras_params(report: Report) -> Report:
+    """Keras's count_params(): its non-trainable weights (the moving mean and variance) are our buffers."""
+    from dataclasses import replace
+    rows = Layers(replace(row, keras_params=row.params + row.buffers) for row in report.layers)
+    totals = replace(report.totals, keras_params=report.totals.params + report.totals.buffers)
+    return replace(report, layers=rows, totals=totals)
 
 
 MAX_ELEMENTS = 2**63 - 1      # torch's sizes and element counts are int64

@@ -278,8 +278,10 @@ class _Builder:
         args["name"] = name
         if list(sources) != [self.last_name()]:
             args["from"] = list(sources) if len(sources) > 1 else sources[0]
-        if shared or key in self.weights_seen and shared:
+        if shared:
             args["shared"] = True
+        if cfg.get("trainable") is False:
+            args["frozen"] = True                  # Keras's trainable=False: its weights count as non-trainable
         self.weights_seen.add(key)
         self.layers.append({registry.lookup(kind, "keras").name: args})
         return name

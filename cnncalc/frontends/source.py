@@ -4,6 +4,7 @@
   no arguments, or with ``--arg name=value``); must return a ``torch.nn.Module``.
 - ``path/to/file.py:callable``: the same, from a Python file.
 - ``model.onnx``: an ONNX graph (read, never executed).
+- ``model.keras`` / ``model.json``: a Keras model config (``.keras`` zip or ``to_json()``; read as data, Keras not imported).
 - anything else: the path of a YAML architecture file (or ``-``).
 
 Importing a callable runs the user's own code, by their explicit request: that
@@ -61,6 +62,8 @@ def resolve_source(text: str) -> Source:
     """Classify a SOURCE string; never imports or reads anything."""
     if text.lower().endswith(".onnx"):
         return Source("onnx", text, text=text)
+    if text.lower().endswith((".keras", ".json")):    # a Keras model config (frontends/keras_config.py)
+        return Source("keras", text, text=text)
     match = _PYTHON.match(text)
     if match and not (os.path.exists(text) and not match.group("where").endswith(".py")):
         where, attr = match.group("where"), match.group("attr")
@@ -118,6 +121,11 @@ def import_document(text: str, *, args: Mapping[str, Any] | None = None, input: 
     options = OPTIONS.get()
     args = dict(options.args if args is None else args)
     input = options.input if input is None else input
+    if source.kind == "keras":
+        if args:
+            raise ArgumentError("--arg is for a Python factory; a Keras model config takes no arguments")
+        from .keras_config import import_keras
+        return import_keras(source.where, name=name)
     if source.kind == "onnx":
         if args:
             raise ArgumentError("--arg is for a Python factory; an ONNX file takes no arguments")

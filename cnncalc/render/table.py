@@ -202,6 +202,8 @@ def summary_lines(report: Report, shown_rows: int | None = None, depth: int | No
     lines = [
         f"Params: {_exact_and_short(t.params)}; trainable {_exact(t.trainable_params)}, "
         f"non-trainable {_exact(t.non_trainable_params)}; buffers {_exact(t.buffers)}",
+        *([f"Keras count_params(): {_exact(t.keras_params)} (params + the buffers, which Keras counts as "
+           f"non-trainable weights)"] if getattr(t, "keras_params", None) is not None else []),
         *([f"MACs: {_exact_and_short(t.macs)}   FLOPs: {_exact_and_short(t.flops)}"]
           if isinstance(t.macs, int) and isinstance(t.flops, int)
           else [f"MACs: {_exact_and_short(t.macs)}", f"FLOPs: {_exact_and_short(t.flops)}"]),
