@@ -151,6 +151,7 @@ class Report:
     explanation: tuple = ()
     explained_step: Any = None
     constraints: tuple = ()
+    training: Any = None               # engine.training.Training: one training step (--train), or None
 
     def layer(self, name: str) -> LayerRow:
         """The row of layer ``name``; ArgumentError with a suggestion when unknown."""
@@ -165,10 +166,15 @@ class Report:
         return iter(self.layers)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name, "input": json_value(list(self.input)), "batch": self.batch, "dtype": self.dtype,
             "layers": [row.to_dict() for row in self.layers],
             "totals": self.totals.to_dict(),
             "output_shape": json_value(self.output_shape),
             "receptive_field": self.receptive_field.to_dict(),
         }
+        if self.training is not None:          # a "training" object in totals and in each layer
+            out["totals"]["training"] = {k: json_value(v) for k, v in self.training.to_dict().items()}
+            for row, layer in zip(out["layers"], self.training.layers):
+                row["training"] = {k: json_value(v) for k, v in layer.to_dict().items()}
+        return out

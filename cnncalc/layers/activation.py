@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .base import (
-    GLOBAL, Arg, ArgError, LayerType, Outcome, bool_arg, choice_arg, int_arg, normalize_dim, number_arg, numel,
+    GLOBAL, Arg, ArgError, Backward, LayerType, Outcome, Saved, bool_arg, choice_arg, int_arg, normalize_dim, number_arg, numel,
     optional,
 )
 from .registry import register_instance
@@ -43,6 +43,21 @@ class _Elementwise(LayerType):
 
     def param_shapes(self, cfg, x) -> dict:
         return {}
+
+    #: what the derivative is computed from (derivatives.yaml): "input", or "output" for
+    #: relu, sigmoid, tanh (and softmax below), whose derivative is a function of the result
+    saves: str = "input"
+    #: extra tensors of the input's size its composite implementation keeps (Softsign: 1 + |x|)
+    extra_saved: int = 0
+
+    def backward(self, cfg, inputs, outcome, grads):
+        """grad_in = f'(·) · grad_out, from what is saved: the derivative costs the forward's per-element
+        operations once more (ReLU: one comparison), plus one multiply by the incoming gradient."""
+        elements = numel(inputs[0])
+        cost = self.cost_for(cfg) + 1
+        saved = (Saved("output" if self.saves == "output" else "input"),) + (
+            (Saved("new", elements=elements),) * self.extra_saved)
+        return Backward(0, 0, cost * elements if grads.inputs[0] else 0, saved)
 
     def is_view(self, cfg):
         return bool(cfg.get("inplace", False))
@@ -113,10 +128,15 @@ _ROWS: list[tuple[str, tuple[Arg, ...], int, str, Callable]] = [
 ]
 
 
+_SAVES_OUTPUT = {"ReLU", "Sigmoid", "Tanh"}      # derivatives.yaml: relu, sigmoid, tanh use ``result``
+_EXTRA_SAVED = {"Softsign": 1}                   # x / (1 + |x|): the division keeps its denominator
+
+
 def _make(name, args, cost, formula, function):
     cls = type(name, (_Elementwise,), {
         "name": name, "args": args, "cost": cost, "cost_formula": formula,
         "function": staticmethod(function), "summary": f"elementwise {name}",
+        "saves": "output" if name in _SAVES_OUTPUT else "input", "extra_saved": _EXTRA_SAVED.get(name, 0),
     })
     return register_instance(cls())
 
@@ -148,6 +168,15 @@ class PReLU(_Elementwise):
 
     def param_shapes(self, cfg, x):
         return {"weight": (cfg["num_parameters"],)}
+
+    autocast = "lower"          # prelu is on autocast's lower-precision list (CPU and CUDA)
+
+    def backward(self, cfg, inputs, outcome, grads):
+        """_prelu_kernel_backward keeps the input and the weight; grad_input: comparison, select, multiply
+        (3 per element); grad_weight: x · grad where x < 0 and the sum (3 per element)."""
+        elements = numel(inputs[0])
+        flops = (3 * elements if grads.inputs[0] else 0) + (3 * elements if grads.weights else 0)
+        return Backward(0, 0, flops, (Saved("input"), Saved("param", elements=cfg["num_parameters"])))
 
     def evaluate(self, cfg, inputs, ctx):
         x = inputs[0]
@@ -194,6 +223,13 @@ class _Softmax(LayerType):
         return Outcome(x, {}, {}, 0, flops, field)
 
     def to_torch(self, cfg, inputs):
+    def backward(self, cfg, inputs, outcome, grads):
+        """_softmax_backward_data / _log_softmax_backward_data keep the output: softmax
+        y·(g − Σ g·y) is 4 per element (multiply, sum, subtract, multiply); log-softmax
+        g − exp(y)·Σg is 3 (exp, multiply, subtract) plus the row sum (1)."""
+        elements = numel(inputs[0])
+        return Backward(0, 0, 4 * elements if grads.inputs[0] else 0, (Saved("output"),))
+
         import torch
         return getattr(torch.nn, self.name)(**cfg)
 

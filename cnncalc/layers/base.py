@@ -247,6 +247,62 @@ class Outcome:
 
 
 # --------------------------------------------------------------------------
+# The backward pass (cnncalc/engine/training.py; docs/training.md)
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Grads:
+    """Which gradients one layer's backward computes in a training step.
+
+    ``inputs``: per input, whether it requires a gradient (some trainable
+    parameter lies upstream); ``weights``: the layer has parameters and is
+    not frozen; ``device``: "cpu" or "cuda" (a few kernels save differently).
+    """
+
+    inputs: tuple
+    weights: bool
+    device: str = "cpu"
+
+    @property
+    def any(self) -> bool:
+        """torch records an autograd node (and saves anything) only when some gradient is needed."""
+        return self.weights or any(self.inputs)
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """One tensor that autograd keeps from the forward pass for the backward.
+
+    ``kind``: "input" (``inputs[index]``: its storage, shared with whoever
+    else keeps it), "output" (the layer's own output), "param" (a parameter
+    of ``elements`` elements: model state, not counted, except that under
+    autocast a lower-precision op saves a half-precision copy of it), or
+    "new" (a tensor made for the backward: ``elements`` at ``itemsize``
+    bytes; None: the dtype the op computes in).
+    """
+
+    kind: str
+    index: int = 0
+    elements: Any = 0
+    itemsize: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Backward:
+    """What one layer's backward costs and what its forward keeps for it."""
+
+    input_macs: Any = 0          # MACs of the gradient w.r.t. the input(s) that need one
+    weight_macs: Any = 0         # MACs of the gradient w.r.t. the weights (0 when frozen)
+    flops: Any = 0               # every floating-point operation of the backward, 2 × MACs included
+    saved: tuple = ()            # Saved entries (only when ``grads.any``)
+    shares_input: bool | None = None   # training mode: output aliases the input (None: as ``is_view``)
+
+
+NO_BACKWARD = Backward()
+ACC = -1          # Saved.itemsize: the accumulation type (float32 for half and float32 inputs, float64 for float64)
+
+
+# --------------------------------------------------------------------------
 # The context a rule runs in
 # --------------------------------------------------------------------------
 
@@ -325,6 +381,21 @@ class LayerType:
     def is_view(self, cfg: Mapping[str, Any]) -> bool:
         """True when the output shares its input's memory (a view, or in-place)."""
         return False
+
+    #: under torch.autocast: "lower" (runs and saves in half precision: convolutions, linear, prelu),
+    #: "fp32" (inputs cast up to float32 on the devices named in ``autocast_fp32_on``), or None
+    #: (runs in its inputs' dtype, the widest for merges)
+    autocast: ClassVar[str | None] = None
+    autocast_fp32_on: ClassVar[frozenset] = frozenset()
+
+    def backward(self, cfg: Mapping[str, Any], inputs: Sequence[Shape], outcome: Outcome, grads: Grads) -> Backward:
+        """The backward's MACs and FLOPs and what autograd saves, for one layer in a training step.
+
+        Default: no arithmetic and nothing saved (views, padding by copy,
+        concat, add): the gradient passes through or is sliced. Types that
+        save or compute override it beside their forward rule.
+        """
+        return NO_BACKWARD
 
     def has_reference(self) -> bool:
         return type(self).reference is not LayerType.reference

@@ -13,7 +13,8 @@ from math import gcd
 from typing import Any, Mapping, Sequence
 
 from .base import (
-    MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, Context, LayerType, Outcome, Shape, bool_arg, choice_arg,
+    MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, Backward, Context, Grads, LayerType, Outcome, Saved, Shape,
+    bool_arg, choice_arg,
     conv_axis_step, expect_rank, fmt_spatial, int_arg, int_tuple_arg, numel,
 )
 from .registry import register
@@ -51,6 +52,34 @@ def conv_padding(padding: Any, kernel: Sequence[int], dilation: Sequence[int]) -
             pads.append((total // 2, total - total // 2))
         return pads
     return [(p, p) for p in padding]
+
+
+def conv_backward(cfg: Mapping[str, Any], inputs: Sequence[Shape], outcome: Outcome, grads: Grads,
+                  padded: Any = None) -> Backward:
+    """convolution_backward (torch/csrc/autograd/FunctionsManual, derivatives.yaml ``convolution``).
+
+    grad_input is the transposed convolution of grad_output with the weight:
+    the forward's MACs again, when the input needs a gradient; grad_weight is
+    the correlation of the input with grad_output: the forward's MACs again,
+    when the layer is trainable (also for groups > 1: each group's
+    C_out/g × C_in/g × K weights see E_out/C_out · ... -- the same total).
+    grad_bias: one add per output element. ``ConvolutionBackward0`` keeps the
+    input and the weight whatever needs a gradient (its formula has no
+    per-output guard); the weight is a parameter, not counted.
+    ``padded``: elements of the tensor F.pad makes first for padding_mode
+    other than zeros (the convolution then keeps that one; reflect and
+    replicate padding keep their own input too).
+    """
+    macs = outcome.macs
+    input_macs = macs if grads.inputs[0] else 0
+    weight_macs = macs if grads.weights else 0
+    bias = numel(outcome.output_shape) if grads.weights and cfg["bias"] else 0     # Σ grad_output per channel
+    weight = outcome.param_shapes["weight"]
+    saved = (Saved("input"),) if padded is None else (
+        (Saved("new", elements=padded),) + ((Saved("input"),) if cfg["padding_mode"] in ("reflect", "replicate")
+                                           else ()))
+    return Backward(input_macs, weight_macs, 2 * (input_macs + weight_macs) + bias,
+                    saved + (Saved("param", elements=numel(weight)),))
 
 
 class _Conv(LayerType):
@@ -129,6 +158,16 @@ class _Conv(LayerType):
             ctx.explain("FLOPs", f"2 · {macs}" + (f" + {outputs}" if cfg["bias"] else ""), flops)
         field = None if all(step is None for step in steps) else tuple(steps)
         return Outcome(output, params, {}, macs, flops, field)
+
+    autocast = "lower"
+
+    def backward(self, cfg, inputs, outcome, grads):
+        padded = None
+        if cfg["padding_mode"] != "zeros":        # F.pad(mode) first, then a convolution without padding
+            pads = conv_padding(cfg["padding"], cfg["kernel_size"], cfg["dilation"])
+            padded = numel(inputs[0][:2]) * numel([size + left + right
+                                                  for size, (left, right) in zip(inputs[0][2:], pads)])
+        return conv_backward(cfg, inputs, outcome, grads, padded)
 
     def _too_small(self, spatial, pads, kernel, dilation) -> str:
         padded = [size + left + right for size, (left, right) in zip(spatial, pads)]
@@ -278,6 +317,11 @@ class _ConvTranspose(LayerType):
                         f"{' · '.join(map(str, cfg['kernel_size']))}", macs)
             ctx.explain("FLOPs", f"2 · {macs}" + (f" + {numel(output)}" if cfg["bias"] else ""), flops)
         return Outcome(output, params, {}, macs, flops, tuple(steps))
+
+    autocast = "lower"
+
+    def backward(self, cfg, inputs, outcome, grads):
+        return conv_backward(cfg, inputs, outcome, grads)
 
     def to_torch(self, cfg, inputs):
         import torch

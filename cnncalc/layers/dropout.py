@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Arg, LayerType, Outcome, bool_arg, expect_rank, number_arg
+from .base import Arg, Backward, LayerType, Outcome, Saved, bool_arg, expect_rank, number_arg, numel
 from .registry import register
 
 
@@ -26,6 +26,23 @@ class _Dropout(LayerType):
     def is_view(self, cfg):
         return True
 
+    #: dims of the mask after (batch, channels): "all" (elementwise) or "channel" (feature dropout)
+    mask = "all"
+
+    def backward(self, cfg, inputs, outcome, grads):
+        """Training mode. p = 0 returns the input itself (ATen's _dropout_impl): nothing kept. Otherwise
+        out = x · noise with noise = bernoulli(1 − p) / (1 − p), and mul keeps the noise: elementwise in
+        the input's dtype on CPU (one per element, or one per (sample, channel) for Dropout1d/2d/3d);
+        on CUDA Dropout uses native_dropout, which keeps a bool mask (1 byte per element). Inplace
+        writes into the input. Backward: one multiply per element."""
+        x = inputs[0]
+        if cfg["p"] == 0:
+            return Backward(shares_input=True)
+        elements = numel(x) if self.mask == "all" else x[0] * x[1]
+        itemsize = 1 if grads.device == "cuda" and self.name == "Dropout" and cfg["p"] < 1 else None
+        return Backward(0, 0, numel(x) if grads.inputs[0] else 0, (Saved("new", elements=elements, itemsize=itemsize),),
+                        shares_input=bool(cfg["inplace"]))
+
     def to_torch(self, cfg, inputs):
         import torch
         return getattr(torch.nn, self.name)(**cfg)
@@ -42,18 +59,21 @@ class Dropout(_Dropout):
 @register
 class Dropout1d(_Dropout):
     name = "Dropout1d"
+    mask = "channel"
     ranks = (2, 3)
 
 
 @register
 class Dropout2d(_Dropout):
     name = "Dropout2d"
+    mask = "channel"
     ranks = (3, 4)
 
 
 @register
 class Dropout3d(_Dropout):
     name = "Dropout3d"
+    mask = "channel"
     ranks = (4, 5)
 
 

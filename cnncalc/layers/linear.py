@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import GLOBAL, Arg, LayerType, Outcome, bool_arg, int_arg, numel
+from .base import GLOBAL, Arg, Backward, LayerType, Outcome, Saved, bool_arg, int_arg, numel
 from .registry import register
 
 
@@ -25,7 +25,25 @@ class Linear(LayerType):
         if ctx.explaining:
             ctx.explain("MACs", f"{rows} · {in_features} · {out_features}", macs)
             ctx.explain("FLOPs", f"2 · {macs}" + (f" + {rows * out_features}" if cfg["bias"] else ""), flops)
-        return Outcome(output, params, {}, macs, flops, GLOBAL)
+        # torch applies the weight to the last axis only: global along it, every other axis unchanged
+        field = GLOBAL if len(x) < 3 else (*(None,) * (len(x) - 3), GLOBAL)
+        return Outcome(output, params, {}, macs, flops, field)
+
+    autocast = "lower"
+
+    def backward(self, cfg, inputs, outcome, grads):
+        """addmm / mm backward (derivatives.yaml): grad_input = grad · W (rows · in · out MACs) when the input
+        needs it, grad_weight = gradᵀ · x (the same) when trainable, grad_bias Σ over rows (one add per
+        output). Each matrix is kept only for the other's gradient (the codegen's should_compute_output
+        guard): the input only when the weight is trainable, the weight (a parameter) only when the input
+        needs a gradient."""
+        x = inputs[0]
+        input_macs = outcome.macs if grads.inputs[0] else 0
+        weight_macs = outcome.macs if grads.weights else 0
+        bias = numel(outcome.output_shape) if grads.weights and cfg["bias"] else 0
+        saved = ((Saved("input"),) if grads.weights else ()) + (
+            (Saved("param", elements=x[-1] * cfg["out_features"]),) if grads.inputs[0] else ())
+        return Backward(input_macs, weight_macs, 2 * (input_macs + weight_macs) + bias, saved)
 
     def to_torch(self, cfg, inputs):
         import torch

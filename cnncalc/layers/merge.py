@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Arg, LayerType, Outcome, fmt_shape, int_arg, normalize_dim, numel
+from .base import Arg, Backward, Context, LayerType, Outcome, Saved, fmt_shape, int_arg, normalize_dim, numel
 from .registry import register
 
 
@@ -39,6 +39,12 @@ class _Elementwise(LayerType):
             ctx.explain("FLOPs", f"({len(inputs)} − 1) · {elements}", flops)
         return Outcome(output, {}, {}, 0, flops, None)
 
+    def backward(self, cfg, inputs, outcome, grads):
+        """add keeps nothing; each input that needs a gradient gets grad_out, summed over the axes it
+        was broadcast along (E_out − E_in adds)."""
+        out = numel(outcome.output_shape)
+        return Backward(0, 0, sum(out - numel(shape) for shape, need in zip(inputs, grads.inputs) if need))
+
 
 @register
 class Add(_Elementwise):
@@ -60,6 +66,25 @@ class Add(_Elementwise):
 class Mul(_Elementwise):
     name = "mul"
     summary = "elementwise product of two or more tensors (broadcasting)"
+
+    def backward(self, cfg, inputs, outcome, grads):
+        """out = x0 · x1 · ... left to right; each product keeps one factor for the other's gradient
+        (derivatives.yaml ``mul``: self is kept only when other needs a gradient, and the reverse).
+        From the third input on the left factor is the running product (a new tensor).
+        Backward: one multiply per output element for each factor that needs a gradient."""
+        saved = []
+        left, left_needs = inputs[0], grads.inputs[0]
+        flops = 0
+        for position in range(1, len(inputs)):
+            right, right_needs = inputs[position], grads.inputs[position]
+            product = broadcast_shapes([left, right], Context())
+            if right_needs:
+                saved.append(Saved("input", 0) if position == 1 else Saved("new", elements=numel(left)))
+            if left_needs:
+                saved.append(Saved("input", position))
+            flops += numel(product) * ((1 if left_needs else 0) + (1 if right_needs else 0))
+            left, left_needs = product, left_needs or right_needs
+        return Backward(0, 0, flops, tuple(saved))
 
     def to_torch(self, cfg, inputs):
         from ._torch_modules import modules

@@ -7,7 +7,7 @@ in every mode, as in torch. The field shifts by the left pad: c_out = c_in − p
 
 from __future__ import annotations
 
-from .base import Arg, ArgError, AxisMap, LayerType, Outcome, fmt_shape, is_int, list_problem, number_arg
+from .base import Arg, ArgError, AxisMap, Backward, LayerType, Outcome, Saved, fmt_shape, is_int, list_problem, number_arg, numel
 from .registry import register
 
 MODE = {"Zero": "constant", "Constant": "constant", "Reflection": "reflect", "Replication": "replicate",
@@ -33,6 +33,15 @@ def _padding_arg(rank: int, allow_negative: bool):
 class _Pad(LayerType):
     rank = 2
     family = "Zero"
+
+    def backward(self, cfg, inputs, outcome, grads):
+        """Constant and zero padding and circular padding (cat of slices) keep nothing: the gradient is
+        sliced back. reflection_pad / replication_pad keep their input; their backward adds each
+        padded element's gradient into its source (one add per padding element)."""
+        if self.family in ("Reflection", "Replication"):
+            extra = numel(outcome.output_shape) - numel(inputs[0])
+            return Backward(0, 0, extra if grads.inputs[0] else 0, (Saved("input"),))
+        return Backward()
 
     def evaluate(self, cfg, inputs, ctx):
         x = inputs[0]

@@ -15,7 +15,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from .base import (
-    GLOBAL, MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, LayerType, Outcome, bool_arg, ceil_div, conv_axis_step, dim_max,
+    GLOBAL, MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, Backward, LayerType, Outcome, Saved, bool_arg, ceil_div, conv_axis_step, dim_max,
     expect_rank, fmt_spatial, int_arg, int_tuple_arg, is_int, list_problem, number_arg, numel, optional,
 )
 from .conv import AXIS_NAMES
@@ -89,6 +89,26 @@ class _Pool(LayerType):
         if ctx.explaining:
             ctx.explain("FLOPs", f"{numel(output)} · {per_output}", flops)
         return Outcome(output, {}, {}, 0, flops, None if all(s is None for s in steps) else tuple(steps))
+
+    def backward(self, cfg, inputs, outcome, grads):
+        """max_pool*_with_indices keeps its input and the int64 argmax indices (one per output);
+        backward scatters each output's gradient to its argmax (1 add per output).
+        avg_pool* keeps its input; backward spreads grad/K over each window (K + 1 per output).
+        lp_pool is composite (x^p, avg_pool, sign·relu(|·|), ·K, ^(1/p)): it keeps the input, x^p
+        (input-sized) and four output-sized tensors; backward about 4K per output."""
+        if not grads.inputs[0]:
+            return Backward(0, 0, 0, self._saved(inputs, outcome))
+        outputs, window = numel(outcome.output_shape), numel(cfg["kernel_size"])
+        flops = {"max": outputs, "avg": outputs * (window + 1), "lp": outputs * 4 * window}[self.kind]
+        return Backward(0, 0, flops, self._saved(inputs, outcome))
+
+    def _saved(self, inputs, outcome):
+        if self.kind == "max":
+            return (Saved("input"), Saved("new", elements=numel(outcome.output_shape), itemsize=8))
+        if self.kind == "lp":
+            return (Saved("input"), Saved("new", elements=numel(inputs[0]))) + (
+                Saved("new", elements=numel(outcome.output_shape)),) * 4
+        return (Saved("input"),)
 
     def to_torch(self, cfg, inputs):
         import torch
@@ -262,6 +282,20 @@ class _Adaptive(LayerType):
         return Outcome(output, {}, {}, 0, flops, field)
 
     def to_torch(self, cfg, inputs):
+    def backward(self, cfg, inputs, outcome, grads):
+        """adaptive_max_pool keeps its input and int64 indices (one per output); adaptive_avg_pool keeps
+        its input, except to size 1 everywhere, which ATen computes as a mean (nothing kept).
+        Backward: max 1 add per output; average one add and divide per window element, as forward."""
+        outputs = numel(outcome.output_shape)
+        if self.kind == "max":
+            saved = (Saved("input"), Saved("new", elements=outputs, itemsize=8))
+            flops = outputs
+        else:
+            to_one = all(isinstance(o, int) and o == 1 for o in outcome.output_shape[2:])
+            saved = () if to_one else (Saved("input"),)
+            flops = outcome.flops
+        return Backward(0, 0, flops if grads.inputs[0] else 0, saved)
+
         import torch
         return getattr(torch.nn, self.name)(**{**cfg, "output_size": tuple(cfg["output_size"])})
 

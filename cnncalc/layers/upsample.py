@@ -16,7 +16,7 @@ import math
 from fractions import Fraction
 from functools import lru_cache
 
-from .base import MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, LayerType, Outcome, bool_arg, choice_arg, fmt_shape, is_int, list_problem, numel, optional
+from .base import MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, Backward, LayerType, Outcome, bool_arg, choice_arg, fmt_shape, is_int, list_problem, numel, optional
 from .registry import register
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")
@@ -130,6 +130,14 @@ class Upsample(LayerType):
         else:
             return AxisStep(EXTRA_TAPS[mode], size / out, 0)      # symbolic sizes: the affine rule
         return upsample_axis_map(mode, scale, align) or AxisStep(EXTRA_TAPS[mode], scale, 0)
+
+    def backward(self, cfg, inputs, outcome, grads):
+        """upsample_*_backward needs only the sizes (nothing kept); it is the adjoint of the forward's
+        interpolation: each output's gradient is added into the inputs it read with the same weights,
+        so the same FLOPs as the forward (nearest: one add per output element)."""
+        if not grads.inputs[0]:
+            return Backward()
+        return Backward(0, 0, outcome.flops or numel(outcome.output_shape))
 
     def to_torch(self, cfg, inputs):
         import torch
