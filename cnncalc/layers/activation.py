@@ -222,7 +222,6 @@ class _Softmax(LayerType):
         field = GLOBAL if dim >= 2 else None        # normalising over a spatial axis mixes it
         return Outcome(x, {}, {}, 0, flops, field)
 
-    def to_torch(self, cfg, inputs):
     def backward(self, cfg, inputs, outcome, grads):
         """_softmax_backward_data / _log_softmax_backward_data keep the output: softmax
         y·(g − Σ g·y) is 4 per element (multiply, sum, subtract, multiply); log-softmax
@@ -230,6 +229,7 @@ class _Softmax(LayerType):
         elements = numel(inputs[0])
         return Backward(0, 0, 4 * elements if grads.inputs[0] else 0, (Saved("output"),))
 
+    def to_torch(self, cfg, inputs):
         import torch
         return getattr(torch.nn, self.name)(**cfg)
 

@@ -281,7 +281,6 @@ class _Adaptive(LayerType):
         field = GLOBAL if all_one else (None if all(s is None for s in steps) else tuple(steps))
         return Outcome(output, {}, {}, 0, flops, field)
 
-    def to_torch(self, cfg, inputs):
     def backward(self, cfg, inputs, outcome, grads):
         """adaptive_max_pool keeps its input and int64 indices (one per output); adaptive_avg_pool keeps
         its input, except to size 1 everywhere, which ATen computes as a mean (nothing kept).
@@ -296,6 +295,7 @@ class _Adaptive(LayerType):
             flops = outcome.flops
         return Backward(0, 0, flops if grads.inputs[0] else 0, saved)
 
+    def to_torch(self, cfg, inputs):
         import torch
         return getattr(torch.nn, self.name)(**{**cfg, "output_size": tuple(cfg["output_size"])})
 
