@@ -43,14 +43,27 @@ class Field:
     jump: tuple
     start: tuple
     aligned: bool = True
-    is_global: bool = False
+    is_global: bool = False           # some axis is global (the layer mixes every position along it)
     parted_at: str | None = None      # where the paths of a misaligned merge part
+    # per axis: global along it? () = every axis as is_global says; set where only some axes are
+    global_axes: tuple = ()
+
+    def axis_global(self, axis: int) -> bool:
+        """Whether the field is global along ``axis`` (size/start are then the union read, exactly)."""
+        return self.global_axes[axis] if self.global_axes else self.is_global
+
+    @property
+    def all_global(self) -> bool:
+        """Global along every axis (global pooling, flatten): the output's field is one box for all elements."""
+        return self.is_global and (not self.global_axes or all(self.global_axes))
 
     def to_dict(self) -> dict[str, Any]:
         out = {
             "size": json_value(self.size), "jump": json_value(self.jump), "start": json_value(self.start),
             "aligned": self.aligned, "global": self.is_global,
         }
+        if self.is_global and not self.all_global:
+            out["global_axes"] = list(self.global_axes)
         if not self.aligned and self.parted_at is not None:
             out["parted_at"] = self.parted_at
         return out
@@ -73,6 +86,7 @@ class LayerRow:
     loc: Loc | None = None
     param_shapes: Mapping[str, tuple] = field(default_factory=dict)
     buffer_shapes: Mapping[str, tuple] = field(default_factory=dict)
+    count_note: str | None = None      # with count_as: why that tool's count of this layer differs (JSON only then)
     keras_params: Any = None           # Keras sources: what count_params() gives (params + non-trainable weights)
 
     @property
@@ -88,6 +102,8 @@ class LayerRow:
             "activation_bytes": json_value(self.activation_bytes),
             "receptive_field": self.receptive_field.to_dict(),
         }
+        if self.count_note is not None:
+            out["count_note"] = self.count_note
         if self.keras_params is not None:
             out["keras_params"] = json_value(self.keras_params)
         return out
@@ -151,6 +167,7 @@ class Report:
     explanation: tuple = ()
     explained_step: Any = None
     constraints: tuple = ()
+    counted_as: str | None = None      # a peer's name (cnncalc.counting): macs/flops are that tool's
     training: Any = None               # engine.training.Training: one training step (--train), or None
 
     def layer(self, name: str) -> LayerRow:
@@ -173,6 +190,8 @@ class Report:
             "output_shape": json_value(self.output_shape),
             "receptive_field": self.receptive_field.to_dict(),
         }
+        if self.counted_as is not None:
+            out["counted_as"] = self.counted_as
         if self.training is not None:          # a "training" object in totals and in each layer
             out["totals"]["training"] = {k: json_value(v) for k, v in self.training.to_dict().items()}
             for row, layer in zip(out["layers"], self.training.layers):

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import CnnCalcError, ShapeError, SpecError
 from ..layers.base import GLOBAL, Context, ExplainingContext, numel
-from . import receptive
+from . import reach, receptive
 from ..report import Field, LayerRow, Layers, Report, Totals
 from ..spec.model import DTYPE_BYTES, INPUT, NetworkSpec
 from .plan import Plan, plan
@@ -57,8 +57,8 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     spatial_extent = tuple(dims[:-1]) if network.channels_last else tuple(dims[1:])   # Keras: [*spatial, C]
     input_state = receptive.input_axes(len(spatial_extent))
     input_field = receptive.to_field(input_state)
-    global_field = receptive.global_field(spatial_extent)
-    states: list[Any] = []                  # per layer: the exact per-axis field (None once global or unread)
+    states: list[Any] = []                  # per layer: the exact per-axis field (None once unread)
+    layer_steps: list[Any] = []             # per layer: its Outcome.field, for the walks behind global fields
     budget = receptive.PhaseBudget()        # phases the exact fields may still enumerate
 
     shapes: list[tuple] = []
@@ -113,21 +113,26 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
         trainable = 0 if spec.frozen else params
         out_bytes = numel(output) * dtype_bytes
 
-        # receptive field: exact periodic fields per axis (engine/receptive.py)
-        if len(slots) == 1:
+        # receptive field: exact periodic fields per axis (engine/receptive.py); a one-input type's
+        # further inputs only give sizes (interpolate's size_of), so only the first one's field is followed
+        if len(slots) == 1 or layer.layer_type.arity == 1:
             source_state = input_state if slots[0] == -1 else states[slots[0]]
             source_field = input_field if slots[0] == -1 else fields[slots[0]]
             if outcome.field is None:
                 state, field = source_state, source_field
-            elif source_field.is_global or outcome.field is GLOBAL or len(outcome.field) != len(spatial_extent):
-                state = None
-                field = global_field if source_field.aligned else Field(
-                    global_field.size, global_field.jump, global_field.start, False, True, source_field.parted_at)
             else:
-                state = receptive.apply(source_state, outcome.field, budget)
-                field = receptive.to_field(state, source_field.aligned, source_field.parted_at)
+                # the layer input's size per network-input axis, where its dims still line up with them
+                lengths = tuple(_spatial(in_shapes[0], network)) if len(in_shapes[0]) - 2 == len(spatial_extent) else None
+                union = _unions(slots[0], lengths, the_plan, layer_steps, fields, shapes, input_shape)
+                if outcome.field is GLOBAL or len(outcome.field) != len(spatial_extent):
+                    state = receptive.mix_all(source_state, lengths, spatial_extent, union)
+                else:
+                    state = receptive.apply(source_state, outcome.field, budget, lengths, spatial_extent, union)
+                field = receptive.to_field(state, source_field.aligned, source_field.parted_at, spatial_extent)
         else:
-            state, field = _merge(slots, states, fields, input_state, input_field, global_field, the_plan, budget)
+            state, field = _merge(slots, states, fields, input_state, input_field, spatial_extent, output,
+                                  the_plan, budget, layer_steps, shapes, input_shape)
+        layer_steps.append(outcome.field)
         states.append(state)
         fields.append(field)
         for slot in slots:                  # a field nobody reads again need not be kept (memory)
@@ -259,17 +264,44 @@ def _spatial(shape: tuple, network: NetworkSpec) -> tuple:
     return shape[1:-1] if network.channels_last else shape[2:]
 
 
-def _merge(slots, states, fields, input_state, input_field, global_field, the_plan, budget):
-    """A merge's field: global if any input is; else the article's multi-path rule."""
+def _unions(slot, lengths, the_plan, layer_steps, fields, shapes, input_shape):
+    """Per axis, what all elements of tensor ``slot`` read together, walked back exactly (engine/reach.py);
+    None where it cannot walk (the forward estimate is used then)."""
+    if lengths is None:
+        return None
+    axes = len(input_shape) - 2
+    network = the_plan.network
+
+    def union(axis: int):
+        def layer(position: int):
+            planned = the_plan.layers[position]
+            if planned.layer_type.name == "concat" and planned.cfg.get("dim", 1) % len(shapes[position]) >= 2:
+                raise reach.Unknown          # a concat along a spatial axis shifts indices: not walked
+            sources = planned.input_slots if planned.layer_type.arity != 1 else planned.input_slots[:1]
+            found = []
+            for source in sources:
+                shape = input_shape if source == -1 else shapes[source]
+                if len(shape) - 2 != axes:
+                    raise reach.Unknown
+                found.append(_spatial(shape, network)[axis])
+            return sources, reach.axis_step(layer_steps[position], axis, axes), found, fields[position]
+        return reach.union(reach.Walker(axis, layer), slot, lengths[axis])
+    return union
+
+
+def _merge(slots, states, fields, input_state, input_field, extent, output, the_plan, budget,
+           layer_steps, shapes, input_shape):
+    """A merge's field: the article's multi-path rule; an axis global on any path is global (the union read)."""
     sources = [input_field if slot == -1 else fields[slot] for slot in slots]
     was_aligned = all(f.aligned for f in sources)
     parted_at = next((f.parted_at for f in sources if not f.aligned), None)
-    if any(f.is_global for f in sources):
-        return None, Field(global_field.size, global_field.jump, global_field.start, was_aligned, True, parted_at)
-    state, aligned = receptive.merge([(input_state if slot == -1 else states[slot], True) for slot in slots], budget)
+    lengths = tuple(_spatial(output, the_plan.network)) if len(output) - 2 == len(extent) else None
+    unions = [_unions(slot, lengths, the_plan, layer_steps, fields, shapes, input_shape) for slot in slots]
+    state, aligned = receptive.merge([(input_state if slot == -1 else states[slot], True) for slot in slots], budget,
+                                     lengths, extent, None if lengths is None else unions)
     if not aligned and was_aligned:
         parted_at = _parting_layer(slots, the_plan)
-    return state, receptive.to_field(state, aligned and was_aligned, parted_at)
+    return state, receptive.to_field(state, aligned and was_aligned, parted_at, extent)
 
 
 def _parting_layer(slots: Sequence[int], the_plan: Plan) -> str:

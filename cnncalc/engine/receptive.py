@@ -11,6 +11,13 @@ measures, where the article's affine recurrence would be off (U-Net: 204,
 not 200). Reported: size = the largest phase, jump = advance/period,
 start = the centre of element 0's field.
 
+Global axes (global pooling, flatten, linear on the last axis, softmax over
+an axis) are exact too: one output element reads, along that axis, the
+union of what every element of the layer's input reads -- from the low end
+of the first element that sees anything to the high end of the last, cut to
+the input (padding is not read). SqueezeNet 1.0's unpadded 7×7/2 stem never
+reads row 223 of a 224 input: its global field is 223 × 223 (`Mixed`).
+
 Work is bounded before it is spent. A field whose period would pass
 MAX_PERIOD (4096: 13 × Upsample(scale_factor=2), ConvTranspose strides
 8·8·8·8·2, one stride of 4097) and every field once an evaluation has
@@ -22,9 +29,10 @@ every network whose periods stay small (U-Net, FCN, any plain CNN), are exact.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
-from math import gcd
-from typing import Any, Sequence
+from math import ceil, floor, gcd
+from typing import Any, Callable, Sequence
 
 from ..layers.base import GLOBAL, AxisMap, AxisStep, MAX_PERIOD, dim_max
 from ..report import Field
@@ -52,6 +60,92 @@ class PhaseBudget:
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class Mixed:
+    """An axis some layer mixed entirely: every element reads input ``low`` … ``high`` (None: nothing)."""
+
+    low: Any
+    high: Any
+
+
+def _clip_low(value: Any) -> Any:
+    """The first input element at or after ``value`` (coordinates below 0 are padding, never read)."""
+    if isinstance(value, (int, Fraction)):
+        return max(0, ceil(value))
+    import sympy
+    return sympy.Max(0, sympy.ceiling(value))
+
+
+def _clip_high(value: Any, extent: Any) -> Any:
+    """The last input element at or before ``value`` (coordinates from ``extent`` on are padding)."""
+    if isinstance(value, (int, Fraction)) and isinstance(extent, int):
+        return min(extent - 1, floor(value))
+    import sympy
+    value = sympy.floor(value)
+    if _at_least(value - (extent - 1)):      # reads up to the border for every size: the border
+        return extent - 1
+    return sympy.Min(extent - 1, value)
+
+
+def _at_least(expression: Any) -> bool:
+    """Whether a symbolic expression is ≥ 0 for every size, proved with floor(u) ≥ u − 1.
+
+    The bound is only applied where each floor has a positive coefficient
+    (then replacing it by something smaller gives a lower bound); a False is
+    "not proved", and the caller keeps the exact Min.
+    """
+    import sympy
+    current = sympy.expand(expression)
+    for _ in range(8):
+        floors = [f for f in current.atoms(sympy.floor) if not any(
+            f is not other and f.has(other) is False and other.has(f) for other in current.atoms(sympy.floor))]
+        if not floors:
+            break
+        if not all(current.coeff(f).is_positive for f in floors):
+            return False
+        current = sympy.expand(current.xreplace({f: f.args[0] - 1 for f in floors}))
+    if current.atoms(sympy.floor):
+        return False
+    return bool(current.is_nonnegative)
+
+
+def hull(axis: Any, length: Any, extent: Any, exact: tuple | None = None) -> Mixed:
+    """What all ``length`` elements of a tensor read along one axis, together, inside the input.
+
+    Fields never move left as the index grows (SPEC §2, conventions §3.1), so
+    the union runs from the low end of the first element that sees anything
+    to the high end of the last one; padding (coordinates outside
+    0 … extent − 1) is not read. ``exact``: the ends found by engine/reach.py, which also cuts
+    the padding of every layer in between; this forward estimate is used where it cannot walk
+    (symbolic sizes). Without the length (a tensor whose dims no
+    longer line up with the input's axes), the whole input.
+    """
+    if type(axis) is Mixed:
+        return axis
+    if exact is not None:                    # walked back through the maps (engine/reach.py): padding cut at every layer
+        return Mixed(*exact)
+    if length is None:
+        return Mixed(0, extent - 1)
+    period, advance, low, high = axis
+    if period == 1:
+        if low[0] is None:
+            return Mixed(None, None)
+        first, last = low[0], (length - 1) * advance + high[0]
+    else:
+        if not isinstance(length, int):
+            return Mixed(0, extent - 1)          # symbolic length with phases: the whole input (conventions §3.2)
+        seeing = [q for q in range(period) if low[q] is not None and q < length]
+        if not seeing:
+            return Mixed(None, None)
+        first = low[seeing[0]]
+        tail = next(e for e in range(length - 1, max(-1, length - 1 - period), -1) if low[e % period] is not None)
+        last = _field_at(tail, axis, high)
+    lo, hi = _clip_low(first), _clip_high(last, extent)
+    if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+        return Mixed(None, None)
+    return Mixed(lo, hi)
+
+
 def input_axes(rank: int) -> tuple[Axis, ...]:
     """The input: element i sees exactly itself."""
     return tuple((1, 1, (0,), (0,)) for _ in range(rank))
@@ -69,14 +163,20 @@ def _norm(value: Any) -> Any:
     return value
 
 
-def apply(axes: tuple[Axis, ...], steps: Sequence[Any], budget: PhaseBudget | None = None) -> tuple[Axis, ...]:
-    """The field after a layer whose per-axis maps are ``steps`` (None: unchanged)."""
+def apply(axes: tuple[Axis, ...], steps: Sequence[Any], budget: PhaseBudget | None = None,
+          lengths: Sequence[Any] | None = None, extent: Sequence[Any] = (),
+          union: Callable[[int], tuple | None] | None = None) -> tuple[Axis, ...]:
+    """The field after a layer whose per-axis maps are ``steps`` (None: unchanged; GLOBAL: the axis
+    is mixed, see :func:`hull`; ``lengths``: the layer input's size per axis, ``extent``: the network input's)."""
     budget = PhaseBudget() if budget is None else budget
     out = list(axes)
     for index, step in enumerate(steps):
-        if step is None or index >= len(out):
-            continue
-        if type(step) is AxisMap:
+        if step is None or index >= len(out) or type(out[index]) is Mixed:
+            continue                         # a mixed axis stays mixed: later layers read the same union
+        if step is GLOBAL:
+            out[index] = hull(out[index], None if lengths is None else lengths[index], extent[index],
+                              None if union is None else union(index))
+        elif type(step) is AxisMap:
             out[index] = _compose(out[index], step, budget)
         else:
             out[index] = _affine(out[index], step)
@@ -199,19 +299,34 @@ def _affine_summary(step: AxisMap) -> AxisStep:
                     half(first + (step.high[0] if step.high[0] is not None else 0)))
 
 
-def to_field(axes: tuple[Axis, ...], aligned: bool = True, parted_at: str | None = None) -> Field:
-    sizes, jumps, starts = [], [], []
-    for axis in axes:
-        size, jump, start = _collapse(axis)
+def to_field(axes: tuple[Axis, ...], aligned: bool = True, parted_at: str | None = None,
+             extent: Sequence[Any] = ()) -> Field:
+    """The report's figures. A mixed axis: size = high − low + 1 of the union read, start its
+    centre, jump the input's extent (SPEC §2: one field for every element)."""
+    sizes, jumps, starts, flags = [], [], [], []
+    for index, axis in enumerate(axes):
+        if type(axis) is Mixed:
+            if axis.low is None:
+                size, start = 0, 0
+            else:
+                size, start = axis.high - axis.low + 1, half(axis.low + axis.high)
+            jump = extent[index]
+            flags.append(True)
+        else:
+            size, jump, start = _collapse(axis)
+            flags.append(False)
         sizes.append(_norm(size))
         jumps.append(_norm(jump))
         starts.append(_norm(start))
-    return Field(tuple(sizes), tuple(jumps), tuple(starts), aligned, False, parted_at)
+    partial = tuple(flags) if any(flags) and not all(flags) else ()
+    return Field(tuple(sizes), tuple(jumps), tuple(starts), aligned, any(flags), parted_at, partial)
 
 
-def global_field(extent: tuple) -> Field:
-    """One output element whose field is the whole input, centred on it."""
-    return Field(tuple(extent), tuple(extent), tuple(half(e - 1) for e in extent), True, True)
+def mix_all(axes: tuple[Axis, ...], lengths: Sequence[Any] | None, extent: Sequence[Any],
+            union: Callable[[int], tuple | None] | None = None) -> tuple[Axis, ...]:
+    """Every axis mixed (flatten, a linear layer on a flat tensor, a reshape across the axes)."""
+    return tuple(hull(axis, None if lengths is None else lengths[i], extent[i],
+                      None if union is None or type(axis) is Mixed else union(i)) for i, axis in enumerate(axes))
 
 
 def _expand(axis: Axis, period: int) -> Axis:
@@ -225,20 +340,32 @@ def _expand(axis: Axis, period: int) -> Axis:
     return (period, advance * factor, new_low, new_high)
 
 
+def _dim_min(values: Sequence[Any]) -> Any:
+    values = list(values)
+    if all(isinstance(v, (int, Fraction)) for v in values):
+        return min(values)
+    import sympy
+    return sympy.Min(*values)
+
+
 def _extreme(pick, values):
     present = [v for v in values if v is not None]
     return pick(present) if present else None
 
 
 def merge(sources: list[tuple[tuple[Axis, ...], bool]],
-          budget: PhaseBudget | None = None) -> tuple[tuple[Axis, ...], bool]:
+          budget: PhaseBudget | None = None, lengths: Sequence[Any] | None = None,
+          extent: Sequence[Any] = (), unions: Sequence[Callable[[int], tuple | None]] | None = None,
+          ) -> tuple[tuple[Axis, ...], bool]:
     """The article's multi-path rule on exact fields.
 
     Aligned: the same jump and the same centre for every element. With the
     same jump the merged field is the union of the paths' fields, element by
     element (for aligned paths that is the largest, as in the article); with
     different jumps the widest path's field is kept (SPEC §2). Either
-    disagreement makes aligned false.
+    disagreement makes aligned false. An axis mixed on any path is mixed:
+    the union of every path's reads over all elements (``lengths``: the
+    merge's size per axis), which does not change ``aligned``.
     """
     aligned = all(flag for _, flag in sources)
     rank = len(sources[0][0])
@@ -247,6 +374,12 @@ def merge(sources: list[tuple[tuple[Axis, ...], bool]],
         axes = [state[index] for state, _ in sources]
         if all(a == axes[0] for a in axes):
             merged.append(axes[0])
+            continue
+        if any(type(a) is Mixed for a in axes):
+            hulls = [hull(a, None if lengths is None else lengths[index], extent[index],
+                          None if unions is None or type(a) is Mixed else unions[k](index))
+                     for k, a in enumerate(axes)]
+            merged.append(Mixed(_extreme(_dim_min, [h.low for h in hulls]), _extreme(dim_max, [h.high for h in hulls])))
             continue
         period = axes[0][0]
         for a in axes[1:]:
@@ -274,4 +407,5 @@ def merge(sources: list[tuple[tuple[Axis, ...], bool]],
     return tuple(merged), aligned
 
 
-__all__ = ["GLOBAL", "PHASE_BUDGET", "PhaseBudget", "apply", "global_field", "input_axes", "merge", "to_field"]
+__all__ = ["GLOBAL", "PHASE_BUDGET", "Mixed", "PhaseBudget", "apply", "hull", "input_axes", "merge", "mix_all",
+           "to_field"]

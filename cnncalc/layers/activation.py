@@ -219,7 +219,8 @@ class _Softmax(LayerType):
         if ctx.explaining:
             extra = f" + {self.log_per_row} · {rows}" if self.log_per_row else ""
             ctx.explain("FLOPs", f"{self.per_element} · {elements}{extra}", flops)
-        field = GLOBAL if dim >= 2 else None        # normalising over a spatial axis mixes it
+        # normalising over a spatial axis mixes that axis only; over channels the field is unchanged
+        field = tuple(GLOBAL if axis == dim else None for axis in range(2, len(x))) if dim >= 2 else None
         return Outcome(x, {}, {}, 0, flops, field)
 
     def backward(self, cfg, inputs, outcome, grads):

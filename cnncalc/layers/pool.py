@@ -277,8 +277,9 @@ class _Adaptive(LayerType):
         if ctx.explaining:
             ctx.explain("FLOPs", f"{planes} · ({' · '.join(map(str, window_sums))}"
                         + (f" − {numel(outs)})" if self.kind == "max" else ")"), flops)
-        all_one = all(isinstance(o, int) and o == 1 for o in outs)
-        field = GLOBAL if all_one else (None if all(s is None for s in steps) else tuple(steps))
+        # an axis pooled to one bin is mixed entirely (global along it); the others keep their bins' maps
+        steps = [GLOBAL if isinstance(o, int) and o == 1 else step for o, step in zip(outs, steps)]
+        field = None if all(s is None for s in steps) else tuple(steps)
         return Outcome(output, {}, {}, 0, flops, field)
 
     def backward(self, cfg, inputs, outcome, grads):

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..report import Report, json_value
 from ..text import visible
-from .rows import depth_note, field_sentence, rows, shape_text
+from .rows import depth_note, field_sentence, global_note, rows, shape_text
 from .table import align
 
 
@@ -24,7 +24,7 @@ def render_fields(report: Report, depth: int | None = None) -> str:
     for row in rows(report, depth):
         field = row.receptive_field
         if field.is_global:
-            state = "global"
+            state = global_note(field)
         elif field.aligned:
             state = "aligned"
         else:

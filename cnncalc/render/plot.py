@@ -82,8 +82,8 @@ def plot(report: Report, what: str, path: str, *, the_plan: Any = None) -> None:
         extent = _numbers(list(report.input_shape[2:]), "the receptive field")
         names = ["L"] if len(extent) == 1 else ["D", "H", "W"][-len(extent):]
         for axis, (name, size) in enumerate(zip(names, extent)):
-            sizes = [size if row.receptive_field.is_global
-                     else _numbers([row.receptive_field.size[axis]], "the receptive field")[0] for row in rows]
+            # a global axis has its exact size too: the part of the input that is read (SPEC §2)
+            sizes = [_numbers([row.receptive_field.size[axis]], "the receptive field")[0] for row in rows]
             line, = axes.plot(x, sizes, label=f"field {name}")
             axes.axhline(size, linestyle="--", color=line.get_color(), linewidth=1, label=f"input {name} = {size}")
         axes.set_ylabel("receptive field (input elements)")

@@ -58,21 +58,44 @@ def shape_text(shape: tuple) -> str:
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
+def axis_names(count: int) -> tuple[str, ...]:
+    """The spatial axes' names: L for one, H W for two, D H W for three."""
+    return ("L",) if count == 1 else ("D", "H", "W")[-count:] if count <= 3 else tuple(f"axis {i}" for i in range(count))
+
+
+def whole_input(field: Field) -> bool:
+    """Global on every axis and reading the whole input (on a global axis jump is the input's extent)."""
+    return field.all_global and all(s == j for s, j in zip(field.size, field.jump))
+
+
+def global_note(field: Field) -> str:
+    """'global', or 'global along W' where only some axes are mixed."""
+    if field.all_global:
+        return "global"
+    names = axis_names(len(field.size))
+    return "global along " + " and ".join(n for axis, n in enumerate(names) if field.axis_global(axis))
+
+
 def field_text(field: Field) -> str:
-    """'7×7', 'global', with '*' when the paths of a merge disagree."""
-    if field.is_global:
+    """'7×7', 'global' (the whole input), '223×223 global', '3×32 global along W'; '*' when paths disagree."""
+    if whole_input(field):
         text = "global"
     else:
-        text = "×".join(_number(s) for s in field.size)
+        text = "×".join(_number(s) for s in field.size) + (f" {global_note(field)}" if field.is_global else "")
     return text + ("*" if not field.aligned else "")
 
 
 def field_sentence(field: Field) -> str:
     """The output's field in one sentence, for the summary and `cnncalc rf`."""
-    if field.is_global:
+    if whole_input(field):
         return "Receptive field of the output: the whole input (global)"
+    if field.all_global:
+        return (f"Receptive field of the output: size {' × '.join(_number(v) for v in field.size)} of the input's "
+                f"{' × '.join(_number(v) for v in field.jump)} (global: every output element reads the same "
+                f"part; the rest is never read)")
     return (f"Receptive field of the output: size {' × '.join(_number(v) for v in field.size)}, "
             f"jump {' × '.join(_number(v) for v in field.jump)}, start {', '.join(_number(v) for v in field.start)}"
+            + (f" ({global_note(field)})" if field.is_global else "")
             + ("" if field.aligned else f" (paths misaligned, parting at {field.parted_at})"))
 
 

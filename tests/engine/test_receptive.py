@@ -68,7 +68,10 @@ layers:
     first, second, pooled = (row.receptive_field for row in report.layers)
     assert first.size == (4 * (3 - 1) + 1,) * 2            # dilation d makes k act as d(k − 1) + 1
     assert second.size == (9 + (3 - 1) * 1,) * 2 and second.jump == (2, 2)
-    assert pooled.is_global and pooled.size == (64, 64)
+    # 56 then 27 outputs; the last reads 2·26 … 2·26 + 2 of the first, i.e. input 52 … 52 + 10: column 63 is
+    # never read, so the global field is 0 … 62 (the gradient's extent, tests/torch_bridge/test_field_exact.py)
+    last = (((64 - 4 * 2) - 3) // 2) * 2 + 2 + 4 * 2
+    assert pooled.is_global and pooled.size == (last + 1,) * 2 == (63, 63)
 
 
 def test_rf_command_prints_every_layer():
