@@ -306,7 +306,7 @@ def surrogate_layer(con: Concrete, position: int) -> tuple[Any, str | None]:
         return m.PerChannel(cls(output_size=tuple(cfg["output_size"]))), None
     if name == "Linear":
         return m.MeanLinear(cfg["out_features"]), None
-    if name in ("Softmax", "LogSoftmax"):
+    if name in ("Softmax", "LogSoftmax", "Softmin"):
         dim = layer.layer_type.softmax_dim(cfg, inputs[0])
         return (m.MeanOver(dim) if dim >= 2 else torch.nn.Identity()), None
     if name == "Softmax2d" or name in IDENTITY_TYPES:

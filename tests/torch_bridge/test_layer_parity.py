@@ -131,6 +131,17 @@ ROWS: list[tuple[str, dict, list]] = [
     ("interpolate", {"size_of": "input", "mode": "bilinear"}, [3, 4, 5]),
     ("UpsamplingNearest2d", {"scale_factor": 2}, [3, 4, 5]),
     ("UpsamplingBilinear2d", {"size": [7, 9]}, [3, 4, 5]),
+    ("Threshold", {"threshold": 0.5, "value": -1.0}, [3, 5, 5]),
+    ("Hardshrink", {"lambd": 0.3}, [3, 5, 5]),
+    ("Softshrink", {}, [3, 5, 5]),
+    ("Tanhshrink", {}, [3, 5, 5]),
+    ("LogSigmoid", {}, [3, 5, 5]),
+    ("RReLU", {"lower": 0.1, "upper": 0.3}, [3, 5, 5]),
+    ("Softmin", {"dim": -1}, [3, 4, 4]),
+    ("GLU", {"dim": 1}, [4, 3, 3]),
+    ("RMSNorm", {"normalized_shape": [4, 5], "eps": 1e-6}, [3, 4, 5]),
+    ("FeatureAlphaDropout", {"p": 0.2}, [3, 4, 4]),
+    ("CrossMapLRN2d", {"size": 3}, [4, 5, 5]),
 ]
 
 # further configurations of rules with many branches (upsampling modes, strides)
