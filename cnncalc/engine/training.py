@@ -134,8 +134,9 @@ def train_step(the_plan: Any, report: Any, optimizer: str = "adam", precision: s
         trainable = row.trainable_params != 0
         grads = Grads(in_req, trainable, device)
         outcome = Outcome(row.output_shape, row.param_shapes, row.buffer_shapes, row.macs, row.flops)
-        bw = layer.layer_type.backward(layer.cfg, in_shapes, outcome, grads) if grads.any else Backward(
-            shares_input=None)
+        bw = layer.layer_type.backward(layer.cfg, in_shapes, outcome, grads)
+        if not grads.any:              # no autograd node: nothing kept, nothing computed; training-mode
+            bw = Backward(shares_input=bw.shares_input)      # aliasing still holds (dropout is no view)
         backwards.append(bw)
         # autocast: the dtype this layer computes in, and the inputs it casts (a new tensor each)
         policy = layer.layer_type.autocast if mixed else None

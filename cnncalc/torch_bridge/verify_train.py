@@ -129,7 +129,8 @@ def measure_step(con: Any, device: str = "cpu", optimizer: str = "adam", precisi
             node_handles = [node.register_prehook(lambda grads, node=node: node_starts(node, grads))
                             for node in node_layer]
             loss = out.float().sum()
-            loss.backward()
+            if loss.requires_grad:          # every layer frozen: nothing to differentiate
+                loss.backward()
             node_starts(None, None)
             for handle in node_handles:
                 handle.remove()
