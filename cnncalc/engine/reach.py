@@ -12,9 +12,8 @@ through each layer's map (layers.base.AxisMap) from the end element, the
 tapped index cut to the elements that exist at every layer, down to the
 network input (conventions §3.2).
 
-The walk is exact for windows that are contiguous; a dilated window whose
-first taps fall in the padding is taken to read from its input's border
-(its extremes are all a map records). Where a map is affine (symbolic sizes)
+A dilated window reads every d-th element (AxisMap.spacing), so where
+padding cuts it the first element read is the first tap inside. Where a map is affine (symbolic sizes)
 or an index is symbolic, the walk gives up (None) and the caller uses the
 forward estimate.
 """
@@ -104,15 +103,19 @@ class Walker:
             block, phase = divmod(index, step.period)
             if step.low[phase] is None:
                 return []
-            first = max(0, block * step.advance + step.low[phase])
-            last = min(length - 1, block * step.advance + step.high[phase])
+            low = block * step.advance + step.low[phase]
+            gap = step.spacing                   # a dilated window reads every d-th element
+            first = low + max(0, -(low // gap)) * gap if low < 0 else low      # the first tap at or after 0
+            high = block * step.advance + step.high[phase]
+            last = high - max(0, -((length - 1 - high) // gap)) * gap if high > length - 1 else high
             if first > last:
                 return []                    # the window lies in the padding
         else:
             raise Unknown
+        gap = step.spacing if type(step) is AxisMap else 1
         if side == "low":
-            return list(range(first, min(last, first + MAX_SKIP - 1) + 1))
-        return list(range(last, max(first, last - MAX_SKIP + 1) - 1, -1))
+            return list(range(first, min(last, first + (MAX_SKIP - 1) * gap) + 1, gap))
+        return list(range(last, max(first, last - (MAX_SKIP - 1) * gap) - 1, -gap))
 
 
 def union(walker: Walker, position: int, length: Any) -> tuple[Any, Any] | None:

@@ -203,6 +203,9 @@ class AxisMap:
     advance: int
     low: tuple
     high: tuple
+    # distance between the elements a window reads (a dilated kernel's d): which inputs inside the
+    # window are read, for the part of a global field (engine/reach.py) where padding cuts a window
+    spacing: int = 1
 
 
 MAX_PERIOD = 4096       # beyond this a map falls back to the affine AxisStep
@@ -226,7 +229,7 @@ def conv_axis_step(kernel: int, stride: int, pad_left: Any, dilation: int = 1) -
     effective = dilation * (kernel - 1)              # span of a dilated kernel, minus one
     if effective == 0 and stride == 1 and pad_left == 0:
         return None                                  # identity on this axis
-    return AxisMap(1, stride, (-pad_left,), (-pad_left + effective,))
+    return AxisMap(1, stride, (-pad_left,), (-pad_left + effective,), dilation)
 
 
 # --------------------------------------------------------------------------

@@ -344,16 +344,32 @@ class FieldCheck:
     complete: list = dc_field(default_factory=list)  # every phase was probed on that axis
     notes: list = dc_field(default_factory=list)
     is_output: bool = False
+    # a global field: per axis, whether every probed element read the same part (a mixing layer's
+    # elements all do; None: not required, a reshape such as Flatten, whose union is over its elements)
+    uniform: list = dc_field(default_factory=list)
 
     @property
     def compared(self) -> dict[str, bool | None]:
         """ok per quantity: True, False, or None (not compared)."""
         f = self.expected
         if f.is_global:
-            extent = tuple(self.input[1:])
-            size_ok = None if any(s is None for s in self.size) else tuple(self.size) == extent
-            start_ok = (None if any(s is None for s in self.start)
-                        else all(Fraction(s) == Fraction(e - 1, 2) for s, e in zip(self.start, extent)))
+            # global axes: the union the probed elements read (border ones included) is the analytic part
+            # exactly, and each element reads all of it; local axes of a partly global field: the size
+            size_ok: bool | None = True
+            start_ok: bool | None = True
+            for axis in range(len(f.size)):
+                m, e = self.size[axis], f.size[axis]
+                if not f.axis_global(axis):
+                    if m is None:
+                        size_ok = None if size_ok is not False else False
+                    elif Fraction(m) != Fraction(e):
+                        size_ok = False
+                    continue
+                uniform = self.uniform[axis] if axis < len(self.uniform) else None
+                if m is None or Fraction(m) != Fraction(e) or uniform is False:
+                    size_ok = False
+                if self.start[axis] is None or (e and Fraction(self.start[axis]) != Fraction(f.start[axis])):
+                    start_ok = False
             return {"size": size_ok, "jump": None, "start": start_ok}
         if not f.aligned:
             # SPEC: the widest path's field; the gradient sees the union of the paths (never less)
@@ -685,10 +701,15 @@ def measure_fields(net: Any = None, layers: Sequence[str] | None = None, *, coun
     if spatial_axes < 1:
         return FieldMeasurement([], ["the input has no spatial axes: no receptive field to measure"])
     targets = list(layers) if layers is not None else sample_layers(con, count)
+    global_targets = []
     for target in targets:
         con.report.layer(target)                     # ArgumentError for unknown names
         if con.report.layers[target].receptive_field.is_global:
-            raise CnnCalcError(f"the field of {target} is global: measure layers before it")
+            global_targets.append(target)            # measured at the file's own size (_probe_global)
+    targets = [t for t in targets if t not in global_targets]
+    last = con.report.layers[-1]
+    if output and last.receptive_field.is_global and last.name not in global_targets:
+        global_targets.append(last.name)
     batch_free = tuple(con.report.input_shape[1:])
     with torch.enable_grad():
         if targets:
@@ -704,25 +725,108 @@ def measure_fields(net: Any = None, layers: Sequence[str] | None = None, *, coun
                 check.is_output = target == con.report.layers[-1].name
                 checks.append(check)
             del kept, model
-        last = con.report.layers[-1]
-        if output and last.receptive_field.is_global:
-            bounded(con, len(con.plan.layers) - 1)
+        if global_targets:
+            index = {row.name: i for i, row in enumerate(con.report.layers)}
+            bounded(con, max(index[t] for t in global_targets))
             model, approx = _surrogate(con, device)
             notes += [n for n in approx if n not in notes]
             base, x = _input(con, device)
-            y = model(x)
-            (grad,) = torch.autograd.grad(y[0].sum(), base)
-            lows, highs = _extents(grad[0, 0] != 0)
-            check = FieldCheck(last.name, batch_free, last.receptive_field, is_output=True)
-            for lo, hi in zip(lows, highs):
-                check.size.append(None if lo is None else hi - lo + 1)
-                check.start.append(None if lo is None else Fraction(lo + hi, 2))
-                check.jump.append(None)
-                check.period.append(1)
-                check.cut.append(False)
-                check.complete.append(True)
-            checks.append(check)
+            kept = model.run_until(x, global_targets)
+            for target in global_targets:
+                check = _probe_global(con, index[target], kept[target], base)
+                check.is_output = target == last.name
+                checks.append(check)
+            del kept, model
     return FieldMeasurement(checks, notes)
+
+
+def _mixed_by_rule(con: Concrete, position: int, axis: int) -> bool:
+    """Whether every layer where ``axis`` turned global says it mixes that axis (a GLOBAL entry in its
+    per-axis field: pooling, linear, softmax), rather than losing track of it (a reshape, a permute: a
+    whole GLOBAL). Only then must each element read the whole union."""
+    from ..layers.base import GLOBAL, Context
+    fields = con.report.layers
+    origins = [p for p in con.plan.ancestors(position) if p != -1 and fields[p].receptive_field.axis_global(axis)
+               and not any(slot != -1 and fields[slot].receptive_field.axis_global(axis)
+                           for slot in con.plan.layers[p].input_slots)]
+    for origin in origins:
+        layer = con.plan.layers[origin]
+        try:
+            step = layer.layer_type.evaluate(layer.cfg, con.input_shapes(origin), Context()).field
+        except Exception:            # noqa: BLE001 - the report evaluated it; a surprise here means "not known"
+            return False
+        if not (isinstance(step, tuple) and axis < len(step) and step[axis] is GLOBAL):
+            return False
+    return bool(origins)
+
+
+def _probe_global(con: Concrete, position: int, y, x_base) -> FieldCheck:
+    """One element's gradient at a time, for a field that is global along some axis (at the file's size:
+    the part read depends on it). Probed: the first, the middle and the last element of every axis
+    (channels summed, as for local fields; a flat tensor: its first, middle and last feature). Per global
+    axis the union of their extents is the analytic part, and where the tensor's axes still line up with
+    the input's (a mixing layer: pooling, linear, softmax) each element reads all of it. A local axis of a
+    partly global field: the middle element's extent, when the border does not cut it."""
+    import torch
+    row = con.report.layers[position]
+    f = row.receptive_field
+    dims = con.report.input_shape[2:]
+    axes = len(dims)
+    check = FieldCheck(row.name, tuple(con.report.input_shape[1:]), f)
+    lined_up = y.dim() - 2 == axes
+    if lined_up:
+        sizes = list(y.shape[2:])
+        elements = [[0] * axes, [n // 2 for n in sizes], [n - 1 for n in sizes]]
+        source = modules().take(y) if modules().uniform(y) else y
+        picks = [(slice(None), slice(None), *element) for element in elements]
+    else:
+        flat = y.reshape(y.shape[0], -1)
+        features = flat.shape[1]
+        elements = [None, None, None]
+        source = flat
+        picks = [(0, i) for i in dict.fromkeys((0, features // 2, features - 1))]
+    extents = []
+    for pick in picks:
+        (grad,) = torch.autograd.grad(source[pick].sum(), x_base, retain_graph=True)
+        extents.append(_extents(grad[0, 0] != 0))
+    for axis in range(axes):
+        found = [(lows[axis], highs[axis]) for lows, highs in extents if lows[axis] is not None]
+        check.period.append(1)
+        check.jump.append(None)
+        check.complete.append(True)
+        if not f.axis_global(axis):
+            middle = extents[min(1, len(extents) - 1)]
+            lo, hi = middle[0][axis], middle[1][axis]
+            # compared where the analytic field of that element lies inside the input and every element's
+            # is the same size (an integer jump: no phases)
+            r, jump = _frac(f.size[axis]), _frac(f.jump[axis])
+            centre = _frac(f.start[axis]) + (elements[1][axis] if lined_up else 0) * jump
+            inside = jump.denominator == 1 and centre - (r - 1) / 2 >= 0 and centre + (r - 1) / 2 <= dims[axis] - 1
+            check.size.append(hi - lo + 1 if inside and lo is not None else None)
+            check.start.append(None)
+            check.cut.append(False)
+            check.uniform.append(None)
+            if not inside:
+                check.notes.append(f"axis {axis}: the middle element's field is cut by the border at this size "
+                                   "(or differs by phase): its size is not compared")
+            continue
+        if not found:
+            check.size.append(0)
+            check.start.append(0)
+            check.cut.append(False)
+            check.uniform.append(True)
+            continue
+        lo, hi = min(l for l, _ in found), max(h for _, h in found)
+        check.size.append(hi - lo + 1)
+        check.start.append(Fraction(lo + hi, 2))
+        check.cut.append(False)
+        same = all(extent == (lo, hi) for extent in found) and len(found) == len(extents)
+        required = lined_up and _mixed_by_rule(con, position, axis)
+        check.uniform.append(same if required else None)
+        if required and not same:
+            check.notes.append(f"axis {axis}: the probed elements read different parts "
+                               f"({', '.join(f'{l}…{h}' for l, h in found)}), not the one union a global field is")
+    return check
 
 
 def _probe(con: Concrete, target: str, plan: _Plan, y, x_base) -> FieldCheck:
