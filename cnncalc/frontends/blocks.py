@@ -17,6 +17,13 @@ from ..layers.registry import lookup
 from .torch_fx import Op, Scope
 
 _META = ("name", "from", "repeat", "frozen")
+_VALID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
+
+
+def _valid_name(text: str) -> str:
+    """A module attribute name made a valid cnncalc name: ASCII letters, digits, underscores, not a digit first."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", text.encode("ascii", "replace").decode())[:200] or "m"
+    return name if not name[0].isdigit() and name != "input" else "m_" + name
 _GENERIC = {"Sequential", "ModuleList", "ModuleDict", "Scope", "Module"}
 
 
@@ -110,6 +117,8 @@ class _Writer:
         if isinstance(item, Op) and key is not None and item.scope != scope.path:
             key = "_".join(item.scope[len(scope.path):] + (key,))          # a dissolved module's layer
             key = key if not key[0].isdigit() else "m_" + key
+        if key is not None and not key.isdigit() and not _VALID.match(key):
+            key = _valid_name(key)                                        # add_module("a b", ...): the format's rules
         if key is not None and key in used:
             key = None                                                    # a parameterless module called twice
         if key is not None and key.isdigit():

@@ -91,13 +91,13 @@ def _trace(module: Any):
     tracer.record_stack_traces = True
     try:
         graph = tracer.trace(module)
+        return torch.fx.GraphModule(tracer.root, graph, type(module).__name__)
     except CnnCalcError:
         raise
     except Exception as err:  # fx refuses data-dependent control flow and the like
         raise SourceError(f"torch.fx could not trace {type(module).__name__}: {type(err).__name__}: {cut(err, 400)}",
                           hint="cnncalc imports models that torch.fx.symbolic_trace can trace (no Python control "
                                "flow on tensor values); rewrite that part, or write the file by hand") from None
-    return torch.fx.GraphModule(tracer.root, graph, type(module).__name__)
 
 
 def _input_shape(module: Any, input: Sequence[Any] | None) -> tuple:
@@ -122,10 +122,12 @@ def _propagate(graph_module: Any, module: Any, shape: tuple) -> None:
     import torch
     from torch.fx.passes.shape_prop import ShapeProp
     modes = {m: m.training for m in module.modules()}
+    first = next(iter(module.parameters()), None)
+    device = first.device if first is not None else None    # a module built on "meta" propagates shapes only
     try:
         graph_module.eval()
         with torch.no_grad():
-            ShapeProp(graph_module).propagate(torch.zeros((1,) + tuple(shape)))
+            ShapeProp(graph_module).propagate(torch.zeros((1,) + tuple(shape), device=device))
     except CnnCalcError:
         raise
     except Exception as err:
@@ -149,13 +151,20 @@ def _assign_scopes(ops: list[Op]) -> None:
         if op.module_path is not None:
             continue
         recorded = op.scope
-        first = next((o for o in ops[:index][::-1] if op.inputs and o.node is op.inputs[0]), None)
+        producers = [o for o in ops[:index] if o.node in op.inputs]
         after = next((o for o in ops[index + 1:] if o.module_path is not None), None)
-        if first is None or after is None:
-            continue
-        common = _common(first.scope, after.scope)
-        if common[:len(recorded)] == recorded and len(common) > len(recorded):
-            op.scope = common
+        candidates = []
+        if producers and len(producers) == len(set(op.inputs)):
+            shared = producers[0].scope                    # where every input is made (a concat of branches)
+            for producer in producers[1:]:
+                shared = _common(shared, producer.scope)
+            candidates.append(shared)
+        first = next((o for o in producers if o.node is op.inputs[0]), None) if op.inputs else None
+        if first is not None and after is not None:
+            candidates.append(_common(first.scope, after.scope))   # the module around it (an add's residual)
+        for common in sorted(candidates, key=len, reverse=True)[:1]:
+            if common[:len(recorded)] == recorded and len(common) > len(recorded):
+                op.scope = common
 
 
 def _common(a: tuple, b: tuple) -> tuple:

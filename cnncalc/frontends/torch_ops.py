@@ -304,16 +304,18 @@ def _unmappable(node: Any, why: str) -> SourceError:
 
 def _user_line(node: Any) -> tuple[str | None, str | None]:
     """('model.py:23', 'x = x * 0.5'): the innermost frame of the node's recorded stack trace."""
+    import os
+    import torch
+    torch_dir = os.path.dirname(torch.__file__)
     trace = node.stack_trace or ""
     lines = trace.strip().splitlines()
     for index in range(len(lines) - 1, -1, -1):
         text = lines[index].strip()
-        if text.startswith("File "):
+        if text.startswith("File ") and torch_dir not in text:       # the user's frame, not torch's own
             parts = text.split(",")
             file = parts[0][len("File "):].strip().strip('"')
             number = parts[1].strip().removeprefix("line ").strip() if len(parts) > 1 else "?"
             code = lines[index + 1].strip() if index + 1 < len(lines) else ""
-            import os
             return f"{os.path.basename(file)}:{number}", cut(code, 120)
     return None, None
 
