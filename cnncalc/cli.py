@@ -107,7 +107,8 @@ def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, w
 def _register_optional_commands() -> None:
     """Commands whose modules exist; each lives in its own module to keep this file thin."""
     import importlib
-    for module_name in ("cli_rf", "cli_check", "cli_verify", "cli_export", "cli_run", "cli_report", "cli_fit"):
+    for module_name in ("cli_rf", "cli_check", "cli_verify", "cli_export", "cli_run", "cli_report",
+                        "cli_fit", "cli_import", "cli_compare", "cli_schema"):
         try:
             module = importlib.import_module(f".{module_name}", __package__)
         except ModuleNotFoundError as err:
