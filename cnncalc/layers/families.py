@@ -2,3 +2,4 @@
 
 from . import activation, conv, dropout, linear, merge, norm, pad, pool, reshape, upsample  # noqa: F401
 from . import keras  # noqa: F401,E402  (Keras names: framework: keras)
+from . import interpolate, more_elementwise, permute, reduce, scale, split  # noqa: F401  (issue 11)

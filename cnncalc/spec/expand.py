@@ -28,7 +28,7 @@ from ..overrides import MAX_BATCH, MAX_DIM  # the file's bounds are the flags' a
 
 TOP_KEYS = ("name", "input", "batch", "dtype", "blocks", "layers", "sequential", "budget", "description", "framework")
 FRAMEWORKS = ("torch", "keras")   # whose layer names: torch.nn (channels first) or Keras (channels last)
-BLOCK_KEYS = ("params", "layers", "sequential", "description")
+BLOCK_KEYS = ("params", "inputs", "layers", "sequential", "description")
 META_KEYS = ("name", "from", "repeat", "frozen")
 MAX_LAYERS = 100_000
 MAX_REPEAT = 10_000
@@ -81,6 +81,7 @@ class _Block:
     layers: YSeq
     loc: Loc
     sequential: bool = False                   # unnamed children are named by position (nn.Sequential)
+    inputs: tuple[str, ...] = ()               # names of its inputs when it takes several (NASNet cells)
 
 
 _REQUIRED_PARAM = object()
@@ -92,6 +93,7 @@ class _Expander:
         self.blocks: dict[str, _Block] = {}
         self.layers: list[LayerSpec] = []
         self.scope_types: dict[str, str] = {}
+        self.multi: dict[str, int] = {}        # a layer with several outputs (chunk) -> how many
         self.framework = "torch"
 
     # -- top level ---------------------------------------------------------
@@ -136,6 +138,11 @@ class _Expander:
         if not self.layers:
             raise SpecError("the network has no layers once 'repeat: 0' items are skipped", loc=layers_node.loc,
                             hint="at least one layer must remain")
+        last = self.layers[-1]
+        if last.scopes and last.scopes[-1] in self.multi:
+            raise SpecError(f"the network ends with {last.type_name}, which has {self.multi[last.scopes[-1]]} outputs",
+                            loc=last.loc, path=last.scopes[-1], layer_type=last.type_name,
+                            hint="end with a layer that reads one of them (from: NAME.0) or merges them")
         return NetworkSpec(
             name=name, input=input_shape, layers=tuple(self.layers), batch=batch, dtype=dtype,
             source=self.filename, budget=root.get("budget"), input_loc=input_node.loc,
@@ -192,20 +199,39 @@ class _Expander:
             if not isinstance(layers, YSeq) or not layers.items:
                 raise SpecError(f"block {shown(name)} needs a non-empty 'layers' list"
                                 + (f", found {_show(layers)}" if layers is not None else ""), loc=(layers or body).loc)
+            inputs = self._block_inputs(body.get("inputs"), name, [p[0] for p in params])
             self.blocks[name] = _Block(name, tuple(params), layers, key.loc,
-                                       _sequential(body.get("sequential"), f"block {shown(name)}"))
+                                       _sequential(body.get("sequential"), f"block {shown(name)}"), inputs)
+
+    def _block_inputs(self, node: YNode | None, block: str, params: list[str]) -> tuple[str, ...]:
+        """A block's ``inputs: [x, prev]``: the names its layers use for the tensors of the call's ``from``."""
+        if node is None:
+            return ()
+        if not isinstance(node, YSeq) or not node.items:
+            raise SpecError(f"'inputs' of block {shown(block)} must be a list of names, found {_show(node)}",
+                            loc=node.loc, hint="e.g. inputs: [x, prev]; the call gives them as from: [a, b]")
+        names: list[str] = []
+        for item in node.items:
+            value = item.value if isinstance(item, YScalar) else None
+            _check_name(value, "input name", item.loc)
+            if value == INPUT or value in names or value in META_KEYS:
+                raise SpecError(f"input name {shown(value)} of block {shown(block)} "
+                                + ("is used twice" if value in names else "is reserved"), loc=item.loc,
+                                hint="choose another name")
+            names.append(value)
+        return tuple(names)
 
     # -- a scope: the top-level list or one block instance's body ----------
     def _scope(self, items: YSeq, prefix: str, scope_input: str, params: dict[str, Any],
                scopes: tuple[str, ...], frozen: bool, stack: tuple[str, ...], where: str,
-               sequential: bool = False) -> str:
+               sequential: bool = False, inputs: dict[str, str] | None = None) -> str:
         """Expand one list of layers; return the path of its last layer's output.
 
         With ``sequential`` an unnamed child is named by its position, as
         ``nn.Sequential`` numbers its children: every child takes one
         position, and an unnamed ``repeat: n`` takes n of them, one per copy.
         """
-        local: dict[str, str] = {}
+        local: dict[str, str] = dict(inputs or {})   # a block's named inputs are names in its scope
         history: list[str] = []
         position = 0                               # the next child's position (sequential scopes)
         # names the file gives: an automatic name (relu_1) must not take one of them
@@ -279,14 +305,33 @@ class _Expander:
                 raise SpecError(f"'frozen' must be true or false, found {_shown_value(layer_frozen)}",
                                 loc=arg_locs.get("frozen", type_loc), path=prefix + name, layer_type=canonical)
             path = prefix + name
-            arity = 1 if block else layer_type.arity
-            if arity == 1 and len(sources) != 1:
+            arity = (len(block.inputs) or 1) if block else layer_type.arity
+            if block is not None and block.inputs and len(sources) != arity:
+                raise SpecError(f"block {shown(block.name)} takes {arity} inputs ({', '.join(block.inputs)}), "
+                                f"found {len(sources)} in 'from'", loc=arg_locs.get("from", type_loc),
+                                hint=f"write from: [{', '.join(block.inputs)}] with the layers to take",
+                                path=path, layer_type=canonical)
+            if block is not None and block.inputs and repeat > 1:
+                raise SpecError(f"block {shown(block.name)} takes {arity} inputs, so 'repeat' cannot chain its copies",
+                                loc=arg_locs.get("repeat", type_loc), path=path, layer_type=canonical,
+                                hint="write each call with its own 'from'")
+            elif arity == 1 and len(sources) != 1:
                 raise SpecError(f"{canonical} takes one input, found {len(sources)} in 'from'",
                                 loc=arg_locs.get("from", type_loc) if "from" in arg_locs else type_loc,
                                 hint="merge them first with add or concat", path=path, layer_type=canonical)
             if arity is None and len(sources) < 2:
                 raise SpecError(f"{canonical} merges two or more tensors; give them as 'from: [a, b]'",
                                 loc=type_loc, path=path, layer_type=canonical)
+            try:
+                refs = self._shape_refs(layer_type, args, arg_locs, type_loc, local, history, scope_input)
+            except SpecError as err:
+                raise err.add_context(path=path, layer_type=canonical) from None
+            count = getattr(layer_type, "output_count", None) if layer_type is not None else None
+            if count is not None:
+                self._pieces(layer_type, count(args), args, arg_locs, key_locs, type_loc, path, name, sources,
+                             layer_frozen, scopes, repeat, local, history)
+                position += 1
+                continue
             current = sources
             grouped = repeat > 1 and not positional  # named copies live under the item's name: path.0, path.1
             for copy in range(repeat):
@@ -297,12 +342,12 @@ class _Expander:
                     copy_path = f"{path}.{copy}" if grouped else path
                     group = scopes + ((path,) if grouped else ())
                 if block is not None:
-                    output = self._instance(block, args, arg_locs, type_loc, copy_path, current[0], group,
+                    output = self._instance(block, args, arg_locs, type_loc, copy_path, current, group,
                                             layer_frozen, stack, item_where, key_locs)
                 else:
                     self._add(LayerSpec(
                         path=copy_path, type_name=canonical, args=MappingProxyType(dict(args)),
-                        inputs=tuple(current), loc=type_loc,
+                        inputs=tuple(current) + refs, loc=type_loc,
                         arg_locs=MappingProxyType({k: v for k, v in arg_locs.items() if k in args}),
                         key_locs=MappingProxyType({k: v for k, v in key_locs.items() if k in args}),
                         frozen=layer_frozen, scopes=group,
@@ -318,10 +363,78 @@ class _Expander:
             elif not positional:
                 local[name] = current[0]
             history.append(current[0])
+        if history[-1] in self.multi:
+            raise SpecError(f"{where} ends with a layer of {self.multi[history[-1]]} outputs ({shown(history[-1])}), "
+                            "so it has no one output", loc=items.items[-1].loc,
+                            hint="end with a layer that reads one of them (from: NAME.0) or merges them")
         return history[-1]
 
+    def _shape_refs(self, layer_type: Any, args: dict[str, Any], arg_locs: dict[str, Loc], type_loc: Loc,
+                    local: dict[str, str], history: list[str], scope_input: str) -> tuple[str, ...]:
+        """The layers named by a type's reference arguments (interpolate's size_of): extra inputs."""
+        refs: list[str] = []
+        for key in getattr(layer_type, "shape_refs", ()) if layer_type is not None else ():
+            if args.get(key) is None:
+                continue
+            value = args[key]
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                raise SpecError(f"'{key}' names a layer (or input), found {_shown_value(value)}",
+                                loc=arg_locs.get(key, type_loc))
+            refs.extend(self._sources(value, arg_locs.get(key, type_loc), local, history, scope_input))
+            args[key] = str(value)
+        return tuple(refs)
+
+    def _pieces(self, layer_type: Any, count: int | None, args: dict[str, Any], arg_locs: dict[str, Loc],
+                key_locs: dict[str, Loc], loc: Loc, path: str, name: str, sources: tuple[str, ...], frozen: bool,
+                scopes: tuple[str, ...], repeat: int, local: dict[str, str], history: list[str]) -> None:
+        """A layer of several outputs (chunk): one layer per piece, NAME.0 ... NAME.{n-1}, each a view."""
+        canonical = layer_type.name
+        if "index" in args:
+            raise SpecError(f"'index' of {canonical} is set by the loader, one per output", loc=key_locs.get("index", loc),
+                            path=path, layer_type=canonical, hint=f"take a piece with from: {name}.0")
+        if repeat != 1:
+            raise SpecError(f"{canonical} has several outputs; 'repeat' cannot chain it", path=path,
+                            loc=arg_locs.get("repeat", loc), layer_type=canonical)
+        if count is None:
+            return self._add_checked(layer_type, args, arg_locs, key_locs, loc, path, sources, frozen, scopes)
+        if count > MAX_REPEAT:
+            raise SpecError(f"{canonical} would have {count:,} outputs (at most {MAX_REPEAT:,})", loc=loc, path=path,
+                            layer_type=canonical)
+        self.scope_types[path] = f"{canonical} ×{count}"
+        for index in range(count):
+            piece = f"{path}.{index}"
+            self._add(LayerSpec(
+                path=piece, type_name=canonical, args=MappingProxyType({**args, "index": index}),
+                inputs=tuple(sources), loc=loc,
+                arg_locs=MappingProxyType({k: v for k, v in arg_locs.items() if k in args}),
+                key_locs=MappingProxyType({k: v for k, v in key_locs.items() if k in args}),
+                frozen=frozen, scopes=scopes + (path,),
+            ))
+            local[f"{name}.{index}"] = piece
+        self.multi[path] = count
+        local[name] = path
+        history.append(path)
+
+    def _add_checked(self, layer_type: Any, args: dict[str, Any], arg_locs: dict[str, Loc], key_locs: dict[str, Loc],
+                     loc: Loc, path: str, sources: tuple[str, ...], frozen: bool, scopes: tuple[str, ...]) -> None:
+        """The piece count the arguments do not give: say what the counting argument should be."""
+        from ..layers.base import ArgError
+        key = layer_type.count_arg
+        spec = next(arg for arg in layer_type.args if arg.name == key)
+        if key not in args:
+            raise SpecError(f"missing required argument {key!r}", loc=loc, path=path, layer_type=layer_type.name,
+                            hint=f"write {layer_type.name}: {{{key}: ...}}")
+        try:
+            spec.check(args[key])
+        except ArgError as err:
+            err.found = args[key]
+            raise SpecError(f"{key}: {err.text()}", loc=arg_locs.get(key, loc), path=path,
+                            layer_type=layer_type.name, hint=err.hint) from None
+        raise SpecError(f"{key}: cannot tell how many outputs {layer_type.name} has", loc=arg_locs.get(key, loc),
+                        path=path, layer_type=layer_type.name)
+
     def _instance(self, block: _Block, args: dict[str, Any], arg_locs: dict[str, Loc], loc: Loc,
-                  path: str, source: str, scopes: tuple[str, ...], frozen: bool,
+                  path: str, sources: tuple[str, ...], scopes: tuple[str, ...], frozen: bool,
                   stack: tuple[str, ...], where: str, key_locs: dict[str, Loc] | None = None) -> str:
         if block.name in stack:
             raise SpecError(f"block {shown(block.name)} uses itself "
@@ -349,7 +462,8 @@ class _Expander:
                 # defaults may use the parameters before them ("$out // 4")
                 values[pname] = self._substitute(default, values, f"blocks.{block.name}.params.{pname}")
         self.scope_types[path] = block.name
-        return self._scope(block.layers, prefix=path + ".", scope_input=source, params=values,
+        named = dict(zip(block.inputs, sources))
+        return self._scope(block.layers, prefix=path + ".", scope_input=sources[0], params=values, inputs=named,
                            scopes=scopes + (path,), frozen=frozen, stack=stack + (block.name,),
                            where=f"blocks.{block.name}.layers", sequential=block.sequential)
 
@@ -476,6 +590,11 @@ class _Expander:
                 raise SpecError(f"'from' takes names or negative indices, found {_shown_value(ref)}", loc=loc,
                                 hint="a list in 'from' holds names or indices, not further lists"
                                 if isinstance(ref, list) else None)
+            if resolved[-1] in self.multi:
+                group = resolved[-1]
+                short = group.rsplit(".", 1)[-1] if isinstance(ref, int) else ref
+                raise SpecError(f"{shown(group)} has {self.multi[group]} outputs; 'from' must name one",
+                                loc=loc, hint=f"write from: {short}.0 (up to {short}.{self.multi[group] - 1})")
         return tuple(resolved)
 
     # -- $params -------------------------------------------------------------
