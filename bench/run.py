@@ -35,7 +35,12 @@ import numpy as np  # noqa: E402
 
 import cnncalc  # noqa: E402
 from cnncalc.engine import evaluate, plan  # noqa: E402
-from cnncalc.reference.run import WeightPool, make_weights, run  # noqa: E402
+from cnncalc.reference.run import make_weights, run  # noqa: E402
+
+try:                                   # (older checkouts, measured for the before/after, have no pool)
+    from cnncalc.reference.run import WeightPool  # noqa: E402
+except ImportError:
+    WeightPool = None
 
 
 def main() -> None:
@@ -61,8 +66,8 @@ def main() -> None:
 
     def weights_only():
         rng = np.random.default_rng(0)
-        pool = WeightPool(rng)
-        return [make_weights({**row.param_shapes, **row.buffer_shapes}, rng, np.float32, pool)
+        extra = () if WeightPool is None else (WeightPool(rng),)
+        return [make_weights({**row.param_shapes, **row.buffer_shapes}, rng, np.float32, *extra)
                 for row in report.layers]
 
     drawn = weights_only()

@@ -25,7 +25,7 @@ from typing import Iterable, Iterator, Sequence
 from ..report import Report
 from ..text import visible
 from ..units import format_bytes, format_count
-from .rows import Row, depth_note, field_sentence, field_text, rows, shape_text
+from .rows import Row, depth_note, field_sentence, field_text, formula_text, rows, shape_text
 
 # header, right-aligned?
 COLUMNS = (("Layer", False), ("Type", False), ("Output shape", False), ("Params", True), ("MACs", True),
@@ -39,11 +39,11 @@ SHRINK_STAGES = (((PARAMS, MACS, FLOPS, MEMORY), 11), ((SHAPE,), 12), ((LAYER, T
 
 
 def _count(value) -> str:
-    return format_count(value) if isinstance(value, int) else compact(visible(value))
+    return format_count(value) if isinstance(value, int) else compact(visible(formula_text(value)))
 
 
 def _bytes(value) -> str:
-    return format_bytes(value) if isinstance(value, int) else compact(visible(value))
+    return format_bytes(value) if isinstance(value, int) else compact(visible(formula_text(value)))
 
 
 _ROUNDING = {"floor(": ("⌊", "⌋"), "ceiling(": ("⌈", "⌉"), "ceil(": ("⌈", "⌉")}
@@ -223,12 +223,12 @@ def summary_lines(report: Report, shown_rows: int | None = None, depth: int | No
 
 
 def _exact(value) -> str:
-    return f"{value:,}" if isinstance(value, int) else compact(visible(value))
+    return f"{value:,}" if isinstance(value, int) else compact(visible(formula_text(value)))
 
 
 def _exact_and_short(value) -> str:
     """'25,557,032 (25.56M)' for a number; a formula once."""
-    return f"{value:,} ({format_count(value)})" if isinstance(value, int) else compact(visible(value))
+    return f"{value:,} ({format_count(value)})" if isinstance(value, int) else compact(visible(formula_text(value)))
 
 
 def wrap_lines(lines: Iterable[str], width: int | None) -> Iterator[str]:
