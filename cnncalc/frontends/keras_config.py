@@ -274,6 +274,7 @@ class _Builder:
             args["axis"] = args["axis"][0]
         if args.get("activation") == "linear":
             del args["activation"]
+        args = _compact(args, registry.lookup(kind, "keras"))
         name = self.fresh(prefix + lname)
         args["name"] = name
         if list(sources) != [self.last_name()]:
@@ -291,6 +292,23 @@ class _Builder:
             return "input"
         item = self.layers[-1]
         return next(iter(item.values()))["name"]
+
+
+def _compact(args: dict, layer_type: Any) -> dict:
+    """Drop what equals the type's default (data_format channels_last, strides [1, 1]); [3, 3] as 3."""
+    defaults = {arg.name: arg.default for arg in layer_type.args}
+    out = {}
+    for key, value in args.items():
+        if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) and v == value[0]
+                                                     for v in value) and key not in ("target_shape", "dims"):
+            value = value[0]
+        if key == "data_format" and value == "channels_last":
+            continue
+        if key in defaults and defaults[key] is not None and type(defaults[key]) is type(value) \
+                and defaults[key] == value:
+            continue
+        out[key] = value
+    return out
 
 
 def _refs(value: Any) -> list[tuple[str, int]]:

@@ -38,16 +38,20 @@ ACTIVATIONS: dict[str, tuple[str, dict]] = {
 }
 LINEAR = ("linear", None)
 
-#: Keras arguments that change neither shapes nor counts: accepted and ignored
-IGNORED = tuple(f"{what}_{kind}" for what in ("kernel", "bias", "depthwise", "pointwise", "gamma", "beta",
-                                              "moving_mean", "moving_variance")
-                for kind in ("initializer", "regularizer", "constraint")) + (
-    "activity_regularizer", "dtype", "trainable", "seed", "synchronized", "lora_rank", "lora_alpha",
-    "quantization_config", "momentum", "epsilon", "renorm", "renorm_clipping", "renorm_momentum",
-    "noise_shape", "beta_initializer", "gamma_initializer", "autocast", "input_dim", "input_shape",
-    "batch_input_shape", "batch_shape", "batch_size", "sparse", "ragged", "mask_value",
-)
-IGNORED = tuple(dict.fromkeys(IGNORED))
+#: Keras arguments that change neither shapes nor counts: accepted and ignored (per type: its weights' own)
+COMMON_IGNORED = ("dtype", "trainable", "activity_regularizer", "input_shape", "batch_input_shape", "batch_size")
+EXTRA_IGNORED = {"BatchNormalization": ("momentum", "epsilon", "synchronized", "renorm", "renorm_clipping",
+                                        "renorm_momentum"),
+                 "LayerNormalization": ("epsilon",), "Dense": ("lora_rank", "lora_alpha", "quantization_config"),
+                 "Dropout": ("noise_shape", "seed"), "SpatialDropout1D": ("seed",), "SpatialDropout2D": ("seed",),
+                 "SpatialDropout3D": ("seed",)}
+
+
+def _ignored(cls) -> tuple[str, ...]:
+    """The initializer/regularizer/constraint arguments of the type's weights, and the common ones."""
+    weights = getattr(cls, "weights", ())
+    return tuple(f"{w}_{kind}" for w in weights for kind in ("initializer", "regularizer", "constraint")) + \
+        COMMON_IGNORED + EXTRA_IGNORED.get(cls.name, ())
 
 
 def _anything(value: Any) -> Any:
@@ -87,7 +91,7 @@ class KerasLayer(LayerType):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.args = tuple(cls.own) + tuple(Arg(name, _anything, None) for name in IGNORED
+        cls.args = tuple(cls.own) + tuple(Arg(name, _anything, None) for name in _ignored(cls)
                                           if name not in {a.name for a in cls.own}) + (
             Arg("shared", bool_arg, False, "a second call of an earlier layer: its weights are not counted again"),)
 
@@ -139,6 +143,7 @@ def _padding(*options):
 class _KerasConv(KerasLayer):
     rank = 2
     kind = "conv"        # conv | depthwise | separable
+    weights = ("kernel", "bias", "depthwise", "pointwise")
 
     def __init_subclass__(cls, **kwargs):
         rank = cls.rank
@@ -218,6 +223,7 @@ class _KerasConv(KerasLayer):
 
 class _KerasConvTranspose(KerasLayer):
     rank = 2
+    weights = ("kernel", "bias")
 
     def __init_subclass__(cls, **kwargs):
         rank = cls.rank
@@ -314,6 +320,7 @@ def _axis_arg(value: Any) -> Any:
 class BatchNormalization(KerasLayer):
     name = "BatchNormalization"
     own = (Arg("axis", _axis_arg, -1), Arg("center", bool_arg, True), Arg("scale", bool_arg, True))
+    weights = ("gamma", "beta", "moving_mean", "moving_variance")
     summary = "Keras batch normalisation: gamma (scale) and beta (center); moving mean and variance non-trainable"
 
     def evaluate(self, cfg, inputs, ctx):
@@ -336,7 +343,8 @@ class BatchNormalization(KerasLayer):
 class LayerNormalization(KerasLayer):
     name = "LayerNormalization"
     own = (Arg("axis", _axis_arg, -1), Arg("center", bool_arg, True), Arg("scale", bool_arg, True),
-           Arg("rms_scaling", bool_arg, False), Arg("beta_initializer", _anything, None))
+           Arg("rms_scaling", bool_arg, False))
+    weights = ("gamma", "beta")
     summary = "Keras layer normalisation over axis (default the last)"
 
     def evaluate(self, cfg, inputs, ctx):
@@ -357,6 +365,7 @@ class LayerNormalization(KerasLayer):
 class Dense(KerasLayer):
     name = "Dense"
     own = (Arg("units", int_arg(1)), Arg("activation", activation_arg, None), Arg("use_bias", bool_arg, True))
+    weights = ("kernel", "bias")
     summary = "Keras Dense: a matrix product on the last axis"
 
     def evaluate(self, cfg, inputs, ctx):
