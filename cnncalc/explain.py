@@ -8,6 +8,8 @@ Distill's recurrences with the layer's kernel, stride and padding.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -90,18 +92,24 @@ def _bytes_of(report) -> int:
 def _field_lines(report, planned, row) -> list[tuple[str, str, Any]]:
     """r, S and c of the output field, per axis, from the input's field and this layer's step."""
     field = row.receptive_field
-    if field.is_global:
-        return [("field", "global: every output element sees the whole input", "size " + " × ".join(
-            _text(s) for s in field.size))]
     slots = planned.input_slots
+    axes = ("L",) if len(field.size) == 1 else ("D", "H", "W")[-len(field.size):]
+    if field.all_global:
+        return [_global_line(name, field, axis) for axis, name in enumerate(axes)]
+    if len(slots) != 1 and field.is_global:
+        return [_global_line(name, field, axis) if field.axis_global(axis) else
+                (f"field {name}", "largest of the merged paths", f"r {_text(field.size[axis])}")
+                for axis, name in enumerate(axes)]
     if len(slots) != 1:
         state = "aligned" if field.aligned else f"misaligned (paths part at {field.parted_at})"
         return [("field", f"largest of the merged paths, {state}", "×".join(_text(s) for s in field.size))]
     source = None if slots[0] == -1 else report.layers[slots[0]].receptive_field
     steps = report.explained_step
-    axes = ("L",) if len(field.size) == 1 else ("D", "H", "W")[-len(field.size):]
     lines = []
     for axis, name in enumerate(axes):
+        if field.axis_global(axis):
+            lines.append(_global_line(name, field, axis))
+            continue
         r_in = 1 if source is None else source.size[axis]
         s_in = 1 if source is None else source.jump[axis]
         c_in = 0 if source is None else source.start[axis]
@@ -110,12 +118,18 @@ def _field_lines(report, planned, row) -> list[tuple[str, str, Any]]:
         result = f"r {_text(r)}, S {_text(s)}, c {_text(c)}"
         if step is None:
             lines.append((f"field {name}", "unchanged", result))
+        elif hasattr(step, "period") and step.period == 1 and not _affine_holds(step, r_in, s_in, c_in, r, s, c):
+            lines.append((f"field {name}", f"output j reads inputs j·{step.advance} + ({step.low[0]} … "
+                          f"{step.high[0]}), composed exactly with the input's field, whose elements differ by "
+                          f"phase (Distill's one-step rule does not apply)", result))
         elif hasattr(step, "period") and step.period == 1:
             low, high = step.low[0], step.high[0]
             lines.append((f"field {name}",
                           f"output j reads inputs j·{step.advance} + ({low} … {high}): "
-                          f"r = r_in + ({high} − ({low}))·S_in = {_text(r_in)} + {high - low}·{_text(s_in)}; "
-                          f"S = S_in·{step.advance}; c = c_in + (({low}) + {high})/2·S_in", result))
+                          f"r = r_in + ({high} − ({low}))·S_in = {_text(r_in)} + {high - low}·{_text(s_in)} = {_text(r)}; "
+                          f"S = S_in·{step.advance} = {_text(s_in)}·{step.advance} = {_text(s)}; "
+                          f"c = c_in + (({low}) + {high})/2·S_in = {_text(c_in)} + (({low}) + {high})/2·{_text(s_in)} "
+                          f"= {_text(c)}", result))
         elif hasattr(step, "period"):
             phases = "; ".join(f"{q}: {'nothing' if lo is None else f'{lo} … {hi}'}"
                                for q, (lo, hi) in enumerate(zip(step.low, step.high)))
@@ -124,10 +138,34 @@ def _field_lines(report, planned, row) -> list[tuple[str, str, Any]]:
                           f"fields composed exactly per phase", result))
         else:
             lines.append((f"field {name}",
-                          f"r = r_in + span·S_in = {_text(r_in)} + {_text(step.span)}·{_text(s_in)}; "
-                          f"S = S_in·stride = {_text(s_in)}·{_text(step.stride)}; "
-                          f"c = c_in + offset·S_in = {_text(c_in)} + ({_text(step.offset)})·{_text(s_in)}", result))
+                          f"r = r_in + span·S_in = {_text(r_in)} + {_text(step.span)}·{_text(s_in)} = {_text(r)}; "
+                          f"S = S_in·stride = {_text(s_in)}·{_text(step.stride)} = {_text(s)}; "
+                          f"c = c_in + offset·S_in = {_text(c_in)} + ({_text(step.offset)})·{_text(s_in)} = {_text(c)}",
+                          result))
     return lines
+
+
+def _affine_holds(step, r_in, s_in, c_in, r, s, c) -> bool:
+    """Whether Distill's recurrence from the input's r, S, c gives this layer's figures (it does unless
+    the input's field differs by phase, after a transposed convolution, upsampling or a misaligned merge)."""
+    try:
+        low, high = step.low[0], step.high[0]
+        return (r_in + (high - low) * s_in == r and s_in * step.advance == s
+                and c_in + Fraction(low + high, 2) * s_in == c)
+    except TypeError:               # symbolic sizes: sympy compares structurally; keep the formula
+        return True
+
+
+def _global_line(name: str, field, axis: int) -> tuple[str, str, Any]:
+    """A global axis: every output element reads the same part, what all the input's elements read together."""
+    size, centre = field.size[axis], field.start[axis]
+    if size == 0:
+        return (f"field {name}", "global: no input element is read", "r 0")
+    low, high = centre - Fraction(size - 1, 2), centre + Fraction(size - 1, 2)
+    whole = size == field.jump[axis]
+    return (f"field {name}", f"global: every output element reads input {_text(low)} … {_text(high)} "
+            f"({'the whole input' if whole else 'the rest is never read'}): r = {_text(high)} − {_text(low)} + 1 "
+            f"= {_text(size)}", f"r {_text(size)}, c {_text(centre)}")
 
 
 def format_explanation(explanation: Explanation) -> str:
