@@ -16,7 +16,7 @@ def register(main: click.Group) -> None:
 
 @click.command()
 @click.argument("file")
-@click.option("--to", "target", type=click.Choice(["torch"]), default="torch", show_default=True,
+@click.option("--to", "target", type=click.Choice(["torch", "keras"]), default="torch", show_default=True,
               help="The framework to write source for.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file (default: standard output).")
@@ -43,11 +43,17 @@ def export(file, target, output, input_text, sets, batch, class_name):
       python resnet50.py                     # 25,557,032 parameters, output [1, 1000]
       cnncalc export examples/fcn.yaml --set H=512,W=512 --class-name Fcn512
       cnncalc export examples/alexnet.yaml --input 3,227,227 --batch 8 -o alexnet.py
+      cnncalc export examples/keras/vgg16.yaml --to keras -o vgg16_keras.py
     """
     from .cli import parse_input, parse_sets
-    from .torch_bridge.export import export_source      # writes text only: no torch needed
-    source = export_source(file, input=parse_input(input_text), sizes=parse_sets(sets), batch=batch,
-                           class_name=class_name)
+    if target == "keras":                               # Keras files (framework: keras): Functional API source
+        from .api import load
+        from .frontends.export_keras import keras_source
+        source = keras_source(load(file), input=parse_input(input_text), sizes=parse_sets(sets))
+    else:
+        from .torch_bridge.export import export_source      # writes text only: no torch needed
+        source = export_source(file, input=parse_input(input_text), sizes=parse_sets(sets), batch=batch,
+                               class_name=class_name)
     if output is None:
         click.echo(source, nl=False)
         return
