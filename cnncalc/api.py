@@ -88,16 +88,26 @@ def as_network(net: NetLike) -> NetworkSpec:
 
 
 def analyze(net: NetLike, *, input: Sequence[Any] | None = None, sizes: Mapping[str, int] | None = None,
-            batch: int | None = None, dtype: str | None = None) -> Report:
+            batch: int | None = None, dtype: str | None = None, count_as: str | None = None) -> Report:
     """Shapes, counts, memory and receptive fields of every layer, analytically.
 
     ``input`` replaces the file's input shape (batch excluded; ints, and names
     for symbolic sizes: ``[3, "H", "W"]``); ``sizes`` gives values to symbolic
     sizes (``{"H": 512}``); ``batch`` and ``dtype`` override the file's.
+    ``count_as`` (one of ``cnncalc.counting.PEERS``: torchinfo, fvcore,
+    ptflops, thop, torchscan, flopcounter) makes ``macs`` (and ``flops``
+    where that tool has FLOPs) the figures that tool computes, per layer and
+    in total, with a ``count_note`` on each layer it counts differently.
     A bad value raises :class:`cnncalc.ArgumentError`.
     """
     overrides = check_overrides(input=input, sizes=sizes, batch=batch, dtype=dtype)
-    return analyze_checked(as_network(net), overrides)
+    if count_as is None:
+        return analyze_checked(as_network(net), overrides)
+    from .counting import check_peer, recount
+    from .engine import evaluate, plan
+    peer = check_peer(count_as)
+    the_plan = plan(as_network(net))
+    return recount(the_plan, evaluate(the_plan, **overrides.as_kwargs()), peer)
 
 
 def analyze_checked(network: NetworkSpec, overrides: Overrides) -> Report:
