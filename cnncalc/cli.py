@@ -66,6 +66,7 @@ Examples:
   cnncalc summarize examples/resnet18.yaml --format json > resnet18.json
   cnncalc summarize examples/unet.yaml --format markdown --depth 0
   cnncalc summarize examples/resnet50.yaml --explain conv1
+  cnncalc summarize examples/resnet50.yaml --count-as fvcore
 """
 
 
@@ -78,7 +79,10 @@ Examples:
 @click.option("--explain", "explain_layer", metavar="LAYER", default=None,
               help="Also print one layer's figures as formulas.")
 @click.option("--width", type=click.IntRange(40, 1000), default=None, metavar="N", help=WIDTH_HELP)
-def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, width):
+@click.option("--count-as", "count_as", metavar="PEER", default=None,
+              help="MACs (and FLOPs where it has them) as that tool counts them: torchinfo, fvcore, ptflops, thop, "
+                   "torchscan or flopcounter; JSON adds a count_note per layer it counts differently.")
+def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, width, count_as):
     """Every layer's output shape, params, MACs, FLOPs, memory and field.
 
     FILE is an architecture YAML file, or - for standard input. The table
@@ -87,7 +91,7 @@ def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, w
     from .api import analyze, load
     network = load(file)
     overrides = dict(input=parse_input(input_text), sizes=parse_sets(sets), batch=batch, dtype=dtype)
-    report = analyze(network, **overrides)
+    report = analyze(network, **overrides, count_as=count_as)
     if explain_layer:
         report.layer(explain_layer)           # an unknown layer fails before anything is printed
     shown_depth = resolve_depth(depth, fmt)
@@ -97,6 +101,12 @@ def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, w
     else:
         from .render import write
         write(report, sys.stdout, fmt, depth=shown_depth, width=table_width(width) if fmt == "table" else None)
+    if count_as and fmt == "table":
+        from .counting import profile
+        peer = profile(count_as)
+        click.echo(f"Counted as {peer.name}: MACs are {peer.tool}'s {peer.macs_figure}; FLOPs are "
+                   + (f"its {peer.flops_figure}" if peer.flops_figure else "cnncalc's (it has none)")
+                   + "; `cnncalc compare` says where and why they differ")
     if explain_layer:
         from .explain import explain_text
         from .text import visible
