@@ -11,7 +11,7 @@ import os
 from typing import Any, Mapping, Sequence, Union
 
 from .errors import ArgumentError
-from .overrides import Overrides, check_overrides, describe
+from .overrides import Overrides, check_overrides, check_train, describe
 from .report import Report
 from .spec.model import NetworkSpec
 
@@ -88,7 +88,8 @@ def as_network(net: NetLike) -> NetworkSpec:
 
 
 def analyze(net: NetLike, *, input: Sequence[Any] | None = None, sizes: Mapping[str, int] | None = None,
-            batch: int | None = None, dtype: str | None = None, count_as: str | None = None) -> Report:
+            batch: int | None = None, dtype: str | None = None, count_as: str | None = None,
+            train: Any = None) -> Report:
     """Shapes, counts, memory and receptive fields of every layer, analytically.
 
     ``input`` replaces the file's input shape (batch excluded; ints, and names
@@ -98,9 +99,16 @@ def analyze(net: NetLike, *, input: Sequence[Any] | None = None, sizes: Mapping[
     ptflops, thop, torchscan, flopcounter) makes ``macs`` (and ``flops``
     where that tool has FLOPs) the figures that tool computes, per layer and
     in total, with a ``count_note`` on each layer it counts differently.
+    ``train`` (True, ``{"optimizer": "adam"|"sgd"|"momentum"|"adamw",
+    "precision": "fp32"|"bf16-mixed"|"fp16-mixed", "device": "cuda"|"cpu"}``
+    or an ``engine.training.TrainingOptions``) adds one training step:
+    ``report.training`` (docs/training.md), a "training" object in the JSON.
     A bad value raises :class:`cnncalc.ArgumentError`.
     """
     overrides = check_overrides(input=input, sizes=sizes, batch=batch, dtype=dtype)
+    options = check_train(train)
+    if options is not None:
+        return analyze_training(as_network(net), overrides, options, count_as)
     if count_as is None:
         return analyze_checked(as_network(net), overrides)
     from .counting import check_peer, recount
@@ -114,6 +122,27 @@ def analyze_checked(network: NetworkSpec, overrides: Overrides) -> Report:
     """``analyze`` once the overrides are checked (callers that checked them already)."""
     from .engine import evaluate, plan
     return evaluate(plan(network), **overrides.as_kwargs())
+
+
+def analyze_training(network: NetworkSpec, overrides: Overrides, options: Any, count_as: str | None = None) -> Report:
+    """The report with its training step (``options``: a checked TrainingOptions); with ``count_as``,
+    the step is the exact one and only the forward figures are the peer's."""
+    from .engine import evaluate, plan
+    from .engine.training import train_step, with_training
+    peer = None
+    if count_as is not None:
+        from .counting import check_peer
+        peer = check_peer(count_as)
+    the_plan = plan(network)
+    kwargs = overrides.as_kwargs()
+    if options.batch is not None:
+        kwargs["batch"] = options.batch
+    report = evaluate(the_plan, **kwargs)
+    training = train_step(the_plan, report, options.optimizer, options.precision, options.device)
+    if peer is not None:
+        from .counting import recount
+        report = recount(the_plan, report, peer)
+    return with_training(report, training)
 
 
 def _check_overrides(batch: Any, dtype: Any) -> None:

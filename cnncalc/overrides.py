@@ -179,6 +179,40 @@ def check_overrides(*, input: object = None, sizes: object = None, batch: object
                      check_batch(batch, labels.batch), check_dtype(dtype, labels.dtype))
 
 
+TRAIN_KEYS = ("optimizer", "precision", "device")
+
+
+def check_train(value: object, label: str = "train=") -> Any:
+    """``train=``: None/False (no training step), True (adam, fp32, cuda), a mapping of
+    ``optimizer``/``precision``/``device``, or an ``engine.training.TrainingOptions``; the options checked."""
+    if value is None or value is False:
+        return None
+    from .engine.training import TrainingOptions, check_options
+    if value is True:
+        return TrainingOptions()
+    if isinstance(value, TrainingOptions):
+        options = value
+    elif isinstance(value, Mapping):
+        unknown = [key for key in value if key not in TRAIN_KEYS]
+        if unknown:
+            from .errors import did_you_mean
+            key = unknown[0]
+            raise ArgumentError(f"{label} unknown option {describe(key)}",
+                                hint=(did_you_mean(key[:64], TRAIN_KEYS) if isinstance(key, str) else None)
+                                or f"expected {', '.join(TRAIN_KEYS)}")
+        options = TrainingOptions(**{key: value[key] for key in TRAIN_KEYS if key in value})
+    else:
+        raise ArgumentError(f"{label} expected True, False, None or a mapping such as "
+                            f"{{'optimizer': 'adam', 'precision': 'bf16-mixed'}}, found {describe(value)}")
+    try:
+        check_options(options.optimizer, options.precision, options.device)
+    except ArgumentError as err:
+        raise ArgumentError(f"{label} {err.message}", hint=err.hint) from None
+    if options.batch is not None:
+        check_batch(options.batch, f"{label} batch")
+    return options
+
+
 # -- the command line's text, parsed into the same values -------------------------------
 
 def parse_input_text(text: str | None) -> tuple | None:

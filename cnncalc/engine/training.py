@@ -86,6 +86,21 @@ class Training:
                 "peak_at": self.peak_at}
 
 
+@dataclass(frozen=True)
+class TrainingOptions:
+    """What a training step assumes: the optimizer, autocast's precision, the device whose kernels decide
+    what is saved (dropout's mask), and the batch (None: the analysis' own)."""
+
+    optimizer: str = "adam"
+    precision: str = "fp32"
+    device: str = "cuda"
+    batch: int | None = None
+
+    def label(self) -> str:
+        """'adam, fp32' (the device named only where it is not the default)."""
+        return f"{self.optimizer}, {self.precision}" + (f", {self.device}" if self.device != "cuda" else "")
+
+
 def check_options(optimizer: Any = "adam", precision: Any = "fp32", device: Any = "cuda") -> tuple[str, str, str]:
     """The training options, checked: ArgumentError naming the bad one."""
     for what, value, allowed in (("optimizer", optimizer, OPTIMIZERS), ("precision", precision, PRECISIONS),
