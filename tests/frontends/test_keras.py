@@ -310,3 +310,11 @@ def test_dialect_errors_are_one_clear_line():
         api.loads("framework: keras\ninput: [H, W, C]\nlayers:\n  - Flatten\n")
     with pytest.raises(CnnCalcError, match="exceeds the input"):
         api.analyze(api.loads("framework: keras\ninput: [4, 4, 3]\nlayers:\n  - Conv2D: {filters: 2, kernel_size: 5}\n"))
+
+
+def test_digits_is_the_keras_mnist_convnet():
+    """keras.io's "Simple MNIST convnet" summary: Total params: 34,826; output (None, 10)."""
+    report = api.analyze(api.load(EXAMPLES / "digits.yaml"))
+    assert report.totals.keras_params == 34_826
+    assert [row.output_shape for row in report.layers][:4] == [(1, 26, 26, 32), (1, 13, 13, 32), (1, 11, 11, 64),
+                                                               (1, 5, 5, 64)]
