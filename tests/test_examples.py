@@ -25,6 +25,7 @@ TORCHVISION = {
     "squeezenet1_1": (1_235_496, 0.35e9, 2),
     "googlenet": (6_624_904, 1.5e9, 1),
     "densenet121": (7_978_856, 2.83e9, 2),
+    "mobilenet_v3_large": (5_483_032, 0.22e9, 2),
 }
 
 # Published figures that torch contradicts: (params torch counts, MACs published, digits,
@@ -47,6 +48,7 @@ MEASURED_MACS = {
     "googlenet": 1_498_376_192,
     "densenet121": 2_834_161_664,
     "inception_v3": 5_713_216_096,
+    "mobilenet_v3_large": 216_589_760,
 }
 
 
