@@ -14,7 +14,7 @@ import json
 from json.encoder import encode_basestring_ascii as _string   # json's own (C) string escaper
 from typing import Any, Iterator
 
-from ..report import Layers, Report
+from ..report import Layers, Report, json_value
 
 
 def _encode(value: Any, level: int) -> str:
@@ -61,8 +61,12 @@ def json_chunks(report: Report) -> Iterator[str]:
         if key == "layers" and report.layers:
             yield "["
             inner = "\n    "
-            for row in report.layers:
-                yield inner + _encode(row.to_dict(), 2)
+            steps = report.training.layers if report.training is not None else ()
+            for index, row in enumerate(report.layers):
+                data = row.to_dict()
+                if steps:                       # Report.to_dict's per-layer "training" object
+                    data["training"] = {k: json_value(v) for k, v in steps[index].to_dict().items()}
+                yield inner + _encode(data, 2)
                 inner = ",\n    "
             yield "\n  ]"
         else:
