@@ -36,6 +36,10 @@ LAYER, TYPE, SHAPE, PARAMS, MACS, FLOPS, MEMORY, FIELD = range(8)
 # the widest column first): figures that are formulas, shapes, names; at last every column.
 SHRINK_STAGES = (((PARAMS, MACS, FLOPS, MEMORY), 11), ((SHAPE,), 12), ((LAYER, TYPE), 10),
                  (tuple(range(8)), 5))
+# with a training step (--train): three more figures, which shrink with the other figures
+TRAIN_COLUMNS = (("Bwd MACs", True), ("Saved", True), ("Grads", True))
+TRAIN_SHRINK_STAGES = (((PARAMS, MACS, FLOPS, MEMORY, 8, 9, 10), 11), ((SHAPE,), 12), ((LAYER, TYPE), 10),
+                       (tuple(range(11)), 5))
 
 
 def _count(value) -> str:
@@ -89,10 +93,21 @@ def _row_cells(row: Row) -> list[str]:
 
 def table_cells(report: Report, depth: int | None = None) -> tuple[list[list[str]], list[str]]:
     """The body cells (one list per row) and the footer cells, as strings (visible)."""
-    body = [_row_cells(row) for row in rows(report, depth)]
+    shown = rows(report, depth)
+    body = [_row_cells(row) for row in shown]
     t = report.totals
     footer = ["Total", "", compact(visible(shape_text(report.output_shape))), _count(t.params), _count(t.macs),
               _count(t.flops), _bytes(t.activation_bytes), field_text(report.receptive_field)]
+    step = report.training
+    if step is not None:
+        # each row stands for row.layers consecutive layers of the report: sum their training figures
+        position = 0
+        for cells, row in zip(body, shown):
+            members = step.layers[position:position + row.layers]
+            position += row.layers
+            cells += [_count(sum(m.backward_macs for m in members)), _bytes(sum(m.saved_bytes for m in members)),
+                      _bytes(sum(m.grad_bytes for m in members))]
+        footer += [_count(step.backward_macs), _bytes(step.saved_bytes), _bytes(step.grad_bytes)]
     return body, footer
 
 
@@ -213,6 +228,13 @@ def summary_lines(report: Report, shown_rows: int | None = None, depth: int | No
         f"(the input included, each tensor freed after its last use)",
     ]
     lines.append(field_sentence(report.receptive_field))
+    step = report.training
+    if step is not None:
+        lines.append(f"training step at batch {step.batch:,} ({step.optimizer}, {step.precision}"
+                     + (f", {step.device}" if step.device != "cuda" else "") + f"): peak {_bytes(step.peak_bytes)} "
+                     f"at {visible(step.peak_at)}; backward {_exact_and_short(step.backward_macs)} MACs, "
+                     f"{_exact_and_short(step.backward_flops)} FLOPs; saved {_bytes(step.saved_bytes)}, "
+                     f"gradients {_bytes(step.grad_bytes)}, optimizer state {_bytes(step.optimizer_state_bytes)}")
     if any(not row.receptive_field.aligned for row in report.layers):
         lines.append("* merged paths disagree in jump or centre: see `cnncalc rf`")
     if shown_rows is not None:
@@ -246,8 +268,10 @@ def table_lines(report: Report, depth: int | None = None, width: int | None = No
     yield from wrap_lines([f"{visible(report.name)} — input {visible(shape_text(report.input_shape))}, "
                            f"{visible(report.dtype)}"], width)
     yield ""
-    fixed = [1, 1, 1] + [_unbreakable(cells[i] for cells in body + [footer]) for i in range(3, 8)]
-    yield from aligned_lines([h for h, _ in COLUMNS], body, footer, [r for _, r in COLUMNS], width, fixed)
+    columns = COLUMNS + (TRAIN_COLUMNS if report.training is not None else ())
+    stages = TRAIN_SHRINK_STAGES if report.training is not None else SHRINK_STAGES
+    fixed = [1, 1, 1] + [_unbreakable(cells[i] for cells in body + [footer]) for i in range(3, len(columns))]
+    yield from aligned_lines([h for h, _ in columns], body, footer, [r for _, r in columns], width, fixed, stages)
     yield ""
     yield from wrap_lines(summary_lines(report, len(body), depth), width)
 
