@@ -19,30 +19,49 @@ from ..report import Layers, Report, json_value
 
 def _encode(value: Any, level: int) -> str:
     """``value`` as ``json.dumps(value, indent=2)`` writes it when nested ``level`` deep."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return _string(value)
+    if kind is int:
+        return int.__repr__(value)
     if value is True:
         return "true"
     if value is False:
         return "false"
     if value is None:
         return "null"
-    if type(value) is int:
-        return int.__repr__(value)
-    if type(value) is dict and all(type(key) is str for key in value):
+    if kind is dict and all(type(key) is str for key in value):
         if not value:
             return "{}"
         inner = "\n" + "  " * (level + 1)
-        return ("{" + inner + ("," + inner).join(_string(key) + ": " + _encode(item, level + 1)
-                                                 for key, item in value.items())
-                + "\n" + "  " * level + "}")
-    if type(value) in (list, tuple):
+        # str and int values inline: a 100,000-layer report has 1.8 M of them, a call each otherwise
+        return ("{" + inner + ("," + inner).join(
+            _string(key) + ": " + (_string(item) if type(item) is str else int.__repr__(item) if type(item) is int
+                                   else _encode(item, level + 1))
+            for key, item in value.items()) + "\n" + "  " * level + "}")
+    if kind is list or kind is tuple:
         if not value:
             return "[]"
+        flat = all(type(item) is int for item in value)
+        if flat:
+            key = (level, tuple(value))
+            text = _FLAT.get(key)
+            if text is not None:
+                return text
         inner = "\n" + "  " * (level + 1)
-        return "[" + inner + ("," + inner).join(_encode(item, level + 1) for item in value) + "\n" + "  " * level + "]"
+        text = ("[" + inner + ("," + inner).join(
+            _string(item) if type(item) is str else int.__repr__(item) if type(item) is int
+            else _encode(item, level + 1) for item in value) + "\n" + "  " * level + "]")
+        if flat and len(_FLAT) < _FLAT_LIMIT:
+            _FLAT[key] = text
+        return text
     # anything else (a float, an int subclass, non-string keys): json itself, re-indented
     return json.dumps(value, indent=2).replace("\n", "\n" + "  " * level)
+
+
+# Texts of short lists of ints (shapes, field sizes), which repeat from layer to layer; bounded
+_FLAT: dict[tuple, str] = {}
+_FLAT_LIMIT = 100_000
 
 
 def encode(value: Any) -> str:
