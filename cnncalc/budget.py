@@ -50,11 +50,15 @@ LIMITS: dict[str, tuple[str, str, str, str]] = {
     "flops": ("flops", "count", "--max-flops", "flops"),
     "param_memory": ("param_bytes", "bytes", "--max-param-memory", "param_memory"),
     "activation_memory": ("peak_activation_bytes", "bytes", "--max-activation-memory", "activation_memory"),
+    # the peak of one training step (report.training.peak_bytes, docs/training.md), at the batch,
+    # optimizer and precision the limit names (else --batch/--optimizer/--precision, else the file's, adam, fp32)
+    "train_memory": ("training.peak_bytes", "bytes", "--max-train-memory", "train_memory"),
     "receptive_field.min": ("receptive_field", "size", "--min-rf", "min_rf"),
     "receptive_field.max": ("receptive_field", "size", "--max-rf", "max_rf"),
 }
 BUDGET_KEYS = ("params", "trainable_params", "macs", "flops", "param_memory", "activation_memory",
-               "receptive_field")
+               "train_memory", "receptive_field")
+TRAIN_MEMORY_KEYS = ("limit", "batch", "optimizer", "precision", "device")
 RF_KEYS = ("min", "max")
 # names users reach for that mean one of the budget keys
 _ALIASES = {
@@ -63,6 +67,7 @@ _ALIASES = {
     "peak_memory": "activation_memory", "memory": "activation_memory", "parameters": "params",
     "num_params": "params", "mac": "macs", "flop": "flops", "rf": "receptive_field",
     "receptive_fields": "receptive_field", "field": "receptive_field",
+    "training_memory": "train_memory", "train_peak": "train_memory", "training_peak": "train_memory",
 }
 # totals a baseline guards (SPEC §3 names)
 BASELINE_KEYS = ("params", "trainable_params", "macs", "flops", "param_bytes", "activation_bytes",
@@ -80,6 +85,8 @@ class Limit:
     value: int
     loc: Loc | None = None    # the budget line; None when a flag or argument set it
     source: str = "budget"    # "budget", a flag ("--max-params") or a keyword ("params=")
+    # train_memory: the options it names (batch, optimizer, precision, device); the others come from the command
+    options: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,7 @@ class Check:
     baseline: int | None = None        # baseline checks: the baseline's value
     delta: float | None = None         # baseline checks: growth in percent (None from 0)
     max_growth: Fraction | None = None
+    assumes: str | None = None         # train_memory: "batch 32, adam, bf16-mixed"
 
     def describe(self) -> str:
         """One sentence for annotations: what was found against what was allowed."""
@@ -124,6 +132,8 @@ class Check:
                 return f"receptive field {actual} {relation} the minimum {self.limit:,} ({where})"
             relation = "is within" if self.ok else "exceeds"
             return f"receptive field {actual} {relation} the maximum {self.limit:,} ({where})"
+        if self.assumes:
+            actual = f"{actual} (training step at {self.assumes})"
         if self.ok:
             return f"{self.name} {actual} is within the limit {_compact(self.limit, self.unit)} ({where})"
         over = "" if self.margin is None else f" by {_percent(-self.margin)}"
@@ -138,6 +148,8 @@ class Check:
         }
         if self.axes:
             out["axes"] = list(self.axes)
+        if self.assumes is not None:
+            out["assumes"] = self.assumes
         if self.baseline is not None:
             out["baseline"] = self.baseline
             out["delta"] = None if self.delta is None else round(self.delta, 6)
@@ -180,7 +192,8 @@ class CheckResult:
         return {
             "file": self.source, "name": self.report.name, "ok": self.ok,
             "input": json_value(list(self.report.input)), "batch": self.report.batch, "dtype": self.report.dtype,
-            "totals": self.report.totals.to_dict(),
+            "totals": self.report.to_dict()["totals"] if self.report.training is not None
+            else self.report.totals.to_dict(),
             "checks": [check.to_dict() for check in self.checks],
         }
 
@@ -220,6 +233,9 @@ def read_budget(budget: Any) -> dict[str, Limit]:
         if key == "receptive_field":
             limits.update(_read_rf(value_node))
             continue
+        if key == "train_memory" and isinstance(value_node, YMap):
+            limits[key] = _read_train_memory(value_node)
+            continue
         unit = LIMITS[key][1]
         limits[key] = Limit(key, _located_value(value_node, unit, f"budget.{key}"), value_node.loc, "budget")
     _check_rf_order(limits)
@@ -242,6 +258,52 @@ def _read_rf(node: Any) -> dict[str, Limit]:
         name = f"receptive_field.{key}"
         limits[name] = Limit(name, _located_value(value_node, "size", f"budget.{name}"), value_node.loc, "budget")
     return limits
+
+
+def _read_train_memory(node: Any) -> Limit:
+    """``train_memory: {limit: 16GiB, batch: 32, optimizer: adam, precision: bf16-mixed}``."""
+    from .overrides import check_train
+    from .spec.yaml_source import YScalar
+    found: dict[str, Any] = {}
+    for key_node, value_node in node.items:
+        key = key_node.value
+        if key not in TRAIN_MEMORY_KEYS:
+            raise SpecError(f"unknown key {key!r}", loc=key_node.loc, path="budget.train_memory",
+                            hint=did_you_mean(str(key), TRAIN_MEMORY_KEYS)
+                            or f"expected {', '.join(TRAIN_MEMORY_KEYS)}")
+        found[key] = (key_node, value_node)
+    if "limit" not in found:
+        raise SpecError("'train_memory' needs a limit, e.g. {limit: 16GiB, batch: 32, optimizer: adam}",
+                        loc=node.loc, path="budget.train_memory")
+    value = _located_value(found["limit"][1], "bytes", "budget.train_memory.limit")
+    options: dict[str, Any] = {}
+    for key in ("batch", "optimizer", "precision", "device"):
+        if key not in found:
+            continue
+        value_node = found[key][1]
+        if not isinstance(value_node, YScalar):
+            raise SpecError(f"expected a {'number' if key == 'batch' else 'name'}", loc=value_node.loc,
+                            path=f"budget.train_memory.{key}")
+        item = value_node.value
+        try:
+            if key == "batch":
+                from .overrides import MAX_BATCH, ascii_int
+                if isinstance(item, bool) or item is None:
+                    raise ArgumentError(f"expected a whole number from 1 to {MAX_BATCH:,}, found {item}")
+                item = ascii_int(str(item), "batch", low=1, high=MAX_BATCH)
+            else:
+                check_train({key: item}, "")
+        except ArgumentError as err:
+            raise SpecError(err.message.strip(), loc=value_node.loc, path=f"budget.train_memory.{key}",
+                            hint=err.hint) from None
+        options[key] = item
+    return Limit("train_memory", value, found["limit"][1].loc, "budget", options)
+
+
+def train_assumption(step: Any) -> str:
+    """'batch 32, adam, bf16-mixed' of a training step (the device only where not cuda)."""
+    return (f"batch {step.batch:,}, {step.optimizer}, {step.precision}"
+            + (f", {step.device}" if step.device != "cuda" else ""))
 
 
 def _located_value(node: Any, unit: str, path: str) -> int:
@@ -533,10 +595,27 @@ def _margin(limit: int, actual: int, kind: str) -> float | None:
     return float(Fraction(left * 100, limit))
 
 
-def evaluate_limits(report: Report, limits: Mapping[str, Limit]) -> list[Check]:
+def evaluate_limits(report: Report, limits: Mapping[str, Limit],
+                    training_for: Callable[[Limit], Any] | None = None) -> list[Check]:
+    """Each limit against the report; ``training_for(limit)`` gives train_memory its training step
+    (without it, the report's own)."""
     checks = []
     for name, limit in limits.items():
         attribute, unit, _, _ = LIMITS[name]
+        if name == "train_memory":
+            step = training_for(limit) if training_for is not None else report.training
+            if step is None:
+                raise ArgumentError("train_memory needs a training step: analyze with train=... "
+                                    "(or pass a path or a network, not a Report)", loc=limit.loc)
+            if limit.options and any(getattr(step, key) != value for key, value in limit.options.items()):
+                raise ArgumentError(f"train_memory assumes {dict(limit.options)}; the report's training step "
+                                    f"is at batch {step.batch}, {step.optimizer}, {step.precision}, {step.device}",
+                                    loc=limit.loc, hint="pass a path or a network, not a Report")
+            actual = step.peak_bytes
+            checks.append(Check(name, limit.value, actual, _margin(limit.value, actual, "max"),
+                                actual <= limit.value, limit.loc, limit.source, "max", unit,
+                                assumes=train_assumption(step)))
+            continue
         if unit == "size":
             field_ = report.receptive_field
             axes = tuple(_integer(size) for size in field_.size)
@@ -578,19 +657,39 @@ def evaluate_baseline(report: Report, baseline: Baseline, max_growth: Fraction) 
 def run_checks(network: Any, limits: Mapping[str, Limit], *, baselines: Sequence[Baseline] = (),
                max_growth: Fraction = Fraction(1, 20), only_file: bool = True, input: Any = None,
                sizes: Mapping[str, int] | None = None, batch: int | None = None,
-               dtype: str | None = None, labels: Labels | None = None) -> CheckResult:
+               dtype: str | None = None, labels: Labels | None = None, train: Any = None) -> CheckResult:
     """Analyze ``network`` (a NetworkSpec) and check the file's budget merged with ``limits``.
 
     The overrides are checked like :func:`cnncalc.analyze`'s; ``labels`` names
-    them in messages (the flags, for the command line).
+    them in messages (the flags, for the command line). ``train`` (as
+    ``analyze``'s) adds the training step to the report and gives
+    ``train_memory`` the options its limit does not name.
     """
-    from .api import analyze_checked
-    from .overrides import PYTHON
+    from .api import analyze_checked, analyze_training
+    from .engine.training import TrainingOptions
+    from .overrides import PYTHON, check_train
     overrides = check_overrides(input=input, sizes=sizes, batch=batch, dtype=dtype, labels=labels or PYTHON)
+    options = check_train(train)
     file_limits = read_budget(network.budget)
     merged = merge_limits(file_limits, limits)
-    report = analyze_checked(network, overrides)
-    checks = evaluate_limits(report, merged)
+    report = (analyze_training(network, overrides, options) if options is not None
+              else analyze_checked(network, overrides))
+
+    def training_for(limit: Limit) -> Any:
+        given = dict(limit.options or {})
+        base = options or TrainingOptions()
+        wanted = TrainingOptions(given.get("optimizer", base.optimizer), given.get("precision", base.precision),
+                                 given.get("device", base.device), given.get("batch", base.batch or report.batch))
+        step = report.training
+        if step is not None and (step.optimizer, step.precision, step.device, step.batch) == (
+                wanted.optimizer, wanted.precision, wanted.device, wanted.batch):
+            return step
+        try:
+            return analyze_training(network, overrides, wanted).training
+        except ArgumentError as err:
+            raise ArgumentError(err.message, loc=limit.loc, hint=err.hint) from None
+
+    checks = evaluate_limits(report, merged, training_for)
     if baselines:
         checks += evaluate_baseline(report, pick_baseline(baselines, report, only_file=only_file), max_growth)
     return CheckResult(report, tuple(checks), network.source)
@@ -600,7 +699,7 @@ def check(net: Any, *, params: Any = None, trainable_params: Any = None, macs: A
           param_memory: Any = None, activation_memory: Any = None, min_rf: Any = None, max_rf: Any = None,
           baseline: Any = None, max_growth: Any = DEFAULT_MAX_GROWTH, input: Sequence[Any] | None = None,
           sizes: Mapping[str, int] | None = None, batch: int | None = None, dtype: str | None = None,
-          strict: bool = False) -> CheckResult:
+          strict: bool = False, train_memory: Any = None, train: Any = None) -> CheckResult:
     """Check a network against its file's ``budget`` and these limits (which override the file's).
 
     ``net`` is a path, YAML text, a loaded network or an analyzed Report.
@@ -608,7 +707,11 @@ def check(net: Any, *, params: Any = None, trainable_params: Any = None, macs: A
     or ints, ``min_rf``/``max_rf`` bound the output's receptive field on
     every axis. ``baseline`` (a saved `summarize --format json` report, its
     path, or a Report) fails a total that grew by more than ``max_growth``
-    (``"5%"`` or ``0.05``). With ``strict=True`` a failed limit raises
+    (``"5%"`` or ``0.05``). ``train_memory`` bounds the peak of one training
+    step: ``"16GiB"``, or ``{"limit": "16GiB", "batch": 32, "optimizer":
+    "adam", "precision": "bf16-mixed"}``; what it does not name comes from
+    ``train`` (as ``analyze``'s), else the batch given or the file's, adam,
+    fp32. With ``strict=True`` a failed limit raises
     :class:`cnncalc.BudgetExceeded` whose message holds the table. Every
     argument is checked first: a bad one raises :class:`cnncalc.ArgumentError`.
     """
@@ -618,6 +721,10 @@ def check(net: Any, *, params: Any = None, trainable_params: Any = None, macs: A
     if not isinstance(strict, bool):
         raise ArgumentError(f"strict= expected True or False, found {describe(strict)}")
     limits = parse_limits(values, lambda name: f"{LIMITS[name][3]}=")
+    if train_memory is not None:
+        limits["train_memory"] = _train_memory_keyword(train_memory)
+    from .overrides import check_train
+    train = check_train(train)
     growth = parse_growth(max_growth, "max_growth=")
     overrides = check_overrides(input=input, sizes=sizes, batch=batch, dtype=dtype)
     baselines = load_baselines(baseline, "baseline=") if baseline is not None else ()
@@ -625,6 +732,8 @@ def check(net: Any, *, params: Any = None, trainable_params: Any = None, macs: A
         if any(v is not None for v in overrides.as_kwargs().values()):
             raise ArgumentError("input, sizes, batch and dtype apply when analyzing; pass a path or a network, "
                                 "not a Report")
+        if train is not None:
+            raise ArgumentError("train= applies when analyzing; pass a path or a network, not a Report")
         merged = merge_limits({}, limits)
         checks = evaluate_limits(net, merged)
         if baselines:
@@ -633,10 +742,29 @@ def check(net: Any, *, params: Any = None, trainable_params: Any = None, macs: A
     else:
         from .api import as_network
         result = run_checks(as_network(net), limits, baselines=baselines, max_growth=growth,
-                            **overrides.as_kwargs())
+                            train=train, **overrides.as_kwargs())
     if strict:
         result.raise_if_exceeded()
     return result
+
+
+def _train_memory_keyword(value: Any) -> Limit:
+    """``train_memory=``: a byte size, or a mapping of ``limit`` and the options it assumes."""
+    from .overrides import check_batch, check_train
+    if not isinstance(value, Mapping):
+        return parse_limits({"train_memory": value}, lambda name: "train_memory=")["train_memory"]
+    unknown = [key for key in value if key not in TRAIN_MEMORY_KEYS]
+    if unknown:
+        raise ArgumentError(f"train_memory= unknown key {describe(unknown[0])}",
+                            hint=f"expected {', '.join(TRAIN_MEMORY_KEYS)}")
+    if "limit" not in value:
+        raise ArgumentError("train_memory= needs a limit, e.g. {'limit': '16GiB', 'batch': 32}")
+    limit = parse_limits({"train_memory": value["limit"]}, lambda name: "train_memory= limit")["train_memory"]
+    options = {key: value[key] for key in ("optimizer", "precision", "device") if key in value}
+    check_train(options, "train_memory=")
+    if "batch" in value:
+        options["batch"] = check_batch(value["batch"], "train_memory= batch")
+    return Limit("train_memory", limit.value, None, "train_memory=", options)
 
 
 # -- files and globs -------------------------------------------------------------------
@@ -773,7 +901,7 @@ def build_table(result: CheckResult):
     from rich.markup import escape
     for c in result.checks:
         # every cell but the status is plain text: rich markup escaped, control characters shown
-        row = [c.name, limit_text(c), actual_text(c)]
+        row = [c.name + (f" at {c.assumes}" if c.assumes else ""), limit_text(c), actual_text(c)]
         if with_delta:
             row.append(delta_text(c))
         row += [_percent(c.margin)]
@@ -791,6 +919,12 @@ def render_text(result: CheckResult, *, width: int | None = None, color: bool = 
     console.print(title_text(result), soft_wrap=True, markup=False)
     if result.checks:
         console.print(build_table(result))
+    step = result.report.training
+    if step is not None:                   # --train: the step's figures under the table
+        console.print(f"training step at {train_assumption(step)}: peak {format_bytes(step.peak_bytes)} "
+                      f"({step.peak_bytes:,} B) at {visible(step.peak_at)}; saved {format_bytes(step.saved_bytes)}, "
+                      f"gradients {format_bytes(step.grad_bytes)}, optimizer state "
+                      f"{format_bytes(step.optimizer_state_bytes)}", soft_wrap=True, markup=False)
     console.print(result.summary(), soft_wrap=True, markup=False)
     text = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"

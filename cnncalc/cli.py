@@ -53,6 +53,7 @@ def main() -> None:
 
 from .cli_common import analysis_options, parse_input, parse_sets  # noqa: E402
 from .cli_view import DEPTH_HELP, WIDTH_HELP, DepthType, resolve_depth, table_width  # noqa: E402
+from .cli_fit import train_from_flags, train_options  # noqa: E402
 
 
 # -- commands -------------------------------------------------------------------
@@ -67,6 +68,7 @@ Examples:
   cnncalc summarize examples/unet.yaml --format markdown --depth 0
   cnncalc summarize examples/resnet50.yaml --explain conv1
   cnncalc summarize examples/resnet50.yaml --count-as fvcore
+  cnncalc summarize examples/resnet50.yaml --train --batch 32 --optimizer adamw --precision bf16-mixed
 """
 
 
@@ -82,7 +84,9 @@ Examples:
 @click.option("--count-as", "count_as", metavar="PEER", default=None,
               help="MACs (and FLOPs where it has them) as that tool counts them: torchinfo, fvcore, ptflops, thop, "
                    "torchscan or flopcounter; JSON adds a count_note per layer it counts differently.")
-def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, width, count_as):
+@train_options
+def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, width, count_as, train, optimizer,
+              precision, train_device):
     """Every layer's output shape, params, MACs, FLOPs, memory and field.
 
     FILE is an architecture YAML file, or - for standard input. The table
@@ -91,7 +95,8 @@ def summarize(file, input_text, sets, batch, dtype, fmt, depth, explain_layer, w
     from .api import analyze, load
     network = load(file)
     overrides = dict(input=parse_input(input_text), sizes=parse_sets(sets), batch=batch, dtype=dtype)
-    report = analyze(network, **overrides, count_as=count_as)
+    training = train_from_flags(train, optimizer, precision, train_device)
+    report = analyze(network, **overrides, count_as=count_as, train=training)
     if explain_layer:
         report.layer(explain_layer)           # an unknown layer fails before anything is printed
     shown_depth = resolve_depth(depth, fmt)

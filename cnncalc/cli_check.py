@@ -13,6 +13,7 @@ import sys
 import click
 
 from .cli_common import analysis_options, parse_input, parse_sets
+from .cli_fit import train_from_flags, train_options
 from .errors import ArgumentError, CnnCalcError
 from .text import cut
 
@@ -24,6 +25,9 @@ _FLAGS = (
     ("param_memory", "--max-param-memory", "BYTES", "Most parameter memory (totals.param_bytes), e.g. 48MiB."),
     ("activation_memory", "--max-activation-memory", "BYTES",
      "Most activation memory alive at once (totals.peak_activation_bytes), e.g. 64MiB."),
+    ("train_memory", "--max-train-memory", "BYTES",
+     "Most memory alive during one training step (totals.training.peak_bytes) at --batch, --optimizer, "
+     "--precision, e.g. 16GiB."),
     ("receptive_field.min", "--min-rf", "N", "Smallest receptive field of the output, on every axis."),
     ("receptive_field.max", "--max-rf", "N", "Largest receptive field of the output, on every axis."),
 )
@@ -46,6 +50,7 @@ Examples:
   cnncalc summarize examples/resnet18.yaml --format json > base.json
   cnncalc check examples/resnet18.yaml --baseline base.json --max-growth 2%
   cnncalc check examples/*.yaml --format github          # annotations in GitHub Actions
+  cnncalc check examples/resnet50.yaml --max-train-memory 24GiB --batch 64 --precision bf16-mixed --train
 """
 
 
@@ -61,7 +66,9 @@ Examples:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "github"]), default="table",
               show_default=True, help="github: GitHub Actions ::error annotations at the budget's lines.")
 @click.option("--notices", is_flag=True, help="With --format github, also annotate passing checks (::notice).")
-def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, fmt, notices, **limit_values):
+@train_options
+def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, fmt, notices, train, optimizer,
+                  precision, train_device, **limit_values):
     """Budgets for CI: params, MACs, FLOPs, memory and field limits per file.
 
     Checks each FILE against its `budget:` section and the --max-* flags.
@@ -86,6 +93,7 @@ def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, f
     growth = parse_growth(max_growth if max_growth is not None else DEFAULT_MAX_GROWTH)
     baselines = load_baselines(baseline) if baseline is not None else ()
     input_shape, sizes, dtype = parse_input(input_text), parse_sets(sets), check_dtype(dtype, CLI.dtype)
+    training = train_from_flags(train, optimizer, precision, train_device)
     paths = expand_files(files)
     color = fmt == "table" and sys.stdout.isatty()
 
@@ -95,7 +103,7 @@ def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, f
             network = load(path)
             result = run_checks(network, limits, baselines=baselines, max_growth=growth,
                                 only_file=len(paths) == 1, input=input_shape, sizes=sizes, batch=batch,
-                                dtype=dtype, labels=CLI)
+                                dtype=dtype, labels=CLI, train=training)
         except CnnCalcError as err:
             errors.append((path, err))
             if fmt == "table":

@@ -30,6 +30,40 @@ def register(main: click.Group) -> None:
     main.add_command(fit)
 
 
+OPTIMIZER_CHOICE = click.Choice(["sgd", "momentum", "adam", "adamw"])
+PRECISION_CHOICE = click.Choice(["fp32", "bf16-mixed", "fp16-mixed"])
+
+
+def train_options(function):
+    """--train, --optimizer, --precision, --device: one training step added to the analysis (summarize,
+    check); the command passes its four values to :func:`train_from_flags`."""
+    function = click.option("--device", "train_device", type=click.Choice(["cuda", "cpu"]), default=None,
+                            help="With --train: the device whose kernels decide what is saved "
+                                 "(dropout's mask) [default: cuda].")(function)
+    function = click.option("--precision", type=PRECISION_CHOICE, default=None,
+                            help="With --train: torch.autocast's mixed precision [default: fp32].")(function)
+    function = click.option("--optimizer", type=OPTIMIZER_CHOICE, default=None,
+                            help="With --train: the optimizer [default: adam].")(function)
+    function = click.option("--train", "train", is_flag=True,
+                            help="Add one training step: backward MACs, saved tensors, gradients, optimizer "
+                                 "state and the step's peak memory (docs/training.md).")(function)
+    return function
+
+
+def train_from_flags(train: bool, optimizer: str | None, precision: str | None, device: str | None) -> Any:
+    """The checked TrainingOptions, or None without --train (where --optimizer and the others are refused)."""
+    if not train:
+        used = [flag for flag, value in (("--optimizer", optimizer), ("--precision", precision),
+                                         ("--device", device)) if value is not None]
+        if used:
+            from .errors import ArgumentError
+            raise ArgumentError(f"{used[0]} applies to a training step", hint="add --train")
+        return None
+    from .overrides import check_train
+    return check_train({"optimizer": optimizer or "adam", "precision": precision or "fp32",
+                        "device": device or "cuda"}, "--train")
+
+
 def _affine_text(constant: int, per_sample: int) -> str:
     from .units import format_bytes
     return f"peak = {format_bytes(constant)} + {format_bytes(per_sample)} × batch"
