@@ -37,10 +37,18 @@ def register(main: click.Group) -> None:
 @click.option("--field-layer", "field_layers", multiple=True, metavar="LAYER",
               help="Measure the field of this layer (repeatable) instead of a sample.")
 @click.option("--all", "every", is_flag=True, help="List every layer's checks, not only the failing ones.")
+@click.option("--train", "train", is_flag=True,
+              help="Run one real training step instead and compare saved tensors, backward MACs, gradient and "
+                   "optimizer state bytes per layer (docs/training.md).")
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "adamw"]), default=None,
+              help="With --train: the optimizer [default: adam].")
+@click.option("--precision", type=click.Choice(["fp32", "bf16-mixed", "fp16-mixed"]), default=None,
+              help="With --train: torch.autocast's mixed precision [default: fp32].")
 @click.option("--max-memory", metavar="SIZE", default=None,
               help="Refuse a run whose estimated memory (parameters, activations, the field check's float64 "
                    "pass) exceeds SIZE, e.g. 16GiB. [default: min(8 GiB, half the available RAM)]")
-def verify(files, device, batch, input_text, sets, fmt, fields, no_fields, field_layers, every, max_memory):
+def verify(files, device, batch, input_text, sets, fmt, fields, no_fields, field_layers, every, train, optimizer,
+           precision, max_memory):
     """Build the torch model, run it once and compare with the analytic report.
 
     Compares every layer's output shape (merges included), parameters,
@@ -56,6 +64,7 @@ def verify(files, device, batch, input_text, sets, fmt, fields, no_fields, field
       cnncalc verify examples/fcn.yaml --set H=224,W=224
       cnncalc verify examples/vgg16.yaml --batch 64 --max-memory 16GiB --no-fields
       cnncalc verify examples/unet.yaml --field-layer enc2.conv2d_2 --all
+      cnncalc verify examples/resnet18.yaml --train --input 3,64,64 --batch 2 --device cpu
 
     Needs torch. For the CPU-only build (about 200 MB instead of several GB
     of CUDA wheels): pip install torch --index-url
@@ -72,6 +81,12 @@ def verify(files, device, batch, input_text, sets, fmt, fields, no_fields, field
     dev = resolve_device(device)
     kwargs = dict(input=dims, sizes=sizes, batch=batch, device=dev, max_memory=limit,
                   fields=None if no_fields else fields, field_layers=list(field_layers) or None)
+    if train:
+        run_verify = _train_runner(optimizer or "adam", precision or "fp32")
+    elif optimizer is not None or precision is not None:
+        from .errors import ArgumentError
+        raise ArgumentError(f"{'--optimizer' if optimizer is not None else '--precision'} applies to "
+                            "verify --train", hint="add --train")
 
     if len(files) == 1:
         result = run_verify(files[0], **kwargs)
@@ -109,6 +124,18 @@ def verify(files, device, batch, input_text, sets, fmt, fields, no_fields, field
                            + (f"; {len(failed)} disagree" if failed else ""))
     if failed:
         raise VerifyMismatch(" | ".join(r.mismatch_message() for r in failed))
+
+
+def _train_runner(optimizer: str, precision: str):
+    """``verify``'s call shape, running verify_train (one real training step) instead."""
+    from .torch_bridge.verify_train import verify_train
+
+    def run(net, *, input=None, sizes=None, batch=None, device="cpu", progress=None, **_ignored):
+        if progress is not None:
+            progress("training step")
+        return verify_train(net, input=input, sizes=sizes, batch=batch, device=device, optimizer=optimizer,
+                            precision=precision)
+    return run
 
 
 def _with_sizes(file: str, kwargs: dict) -> tuple:

@@ -46,6 +46,11 @@ PER_LAYER = (
     ("trainable", "trainable params"),
     ("buffers", "buffers"),
     ("flops", "2×MACs vs FlopCounterMode"),
+    # verify --train (verify_train.py)
+    ("train_saved", "saved bytes"),
+    ("train_backward", "2×backward MACs vs FlopCounterMode"),
+    ("train_grads", "gradient bytes"),
+    ("train_state", "optimizer state bytes"),
 )
 
 
