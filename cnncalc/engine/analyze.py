@@ -14,7 +14,7 @@ from ..layers.base import GLOBAL, Context, ExplainingContext, numel
 from . import reach, receptive
 from ..report import Field, LayerRow, Layers, Report, Totals
 from ..spec.model import DTYPE_BYTES, INPUT, NetworkSpec
-from .plan import Plan, plan
+from .plan import Plan, bound_cfg, plan
 from .._gc import gc_paused
 
 
@@ -77,6 +77,10 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     symbolic_terms: dict[str, list] = {"macs": [], "flops": [], "activation": []}
     total_params = total_trainable = total_buffers = total_macs = total_flops = total_activation = 0
     last_use = the_plan.last_use
+    bound: dict[tuple, Mapping[str, Any]] = {}    # pending arguments (groups: $in.channels), checked once per value
+
+    def shape_of(slot: int) -> tuple:
+        return input_shape if slot == -1 else shapes[slot]
 
     for position, layer in enumerate(the_plan.layers):
         spec = layer.spec
@@ -87,12 +91,13 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
             ctx = _explaining(context)
         if symbols:
             ctx.layer, ctx.layer_type = spec.path, spec.type_name
+        cfg = bound_cfg(layer, shape_of, network.channels_last, bound) if layer.pending else layer.cfg
         try:
-            outcome = layer.layer_type.evaluate(layer.cfg, in_shapes, ctx)
+            outcome = layer.layer_type.evaluate(cfg, in_shapes, ctx)
         except CnnCalcError as err:
             err.add_context(loc=spec.loc, path=spec.path, layer_type=spec.type_name)
             if isinstance(err, ShapeError) and err.detail is None:
-                err.detail = _failure_detail(layer, in_shapes, context)
+                err.detail = _failure_detail(layer.layer_type, cfg, in_shapes, context)
             raise
         except (ArithmeticError, TypeError, ValueError) as err:
             raise ShapeError(f"cannot evaluate this layer on input {_shapes_text(in_shapes)}: {err}",
@@ -140,7 +145,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
                 states[slot] = None
 
         # memory: views and in-place layers share their input's storage
-        if layer.is_view:
+        if layer.is_view or (layer.pending and layer.layer_type.is_view(cfg) and len(slots) == 1):
             sid = -1 if slots[0] == -1 else storage[slots[0]]
             storage.append(sid)
             storage_last[sid] = max(storage_last[sid], last_use[position])
@@ -242,11 +247,11 @@ def _explaining(context: Context) -> Context:
     return explaining
 
 
-def _failure_detail(layer, in_shapes, context: Context) -> str:
+def _failure_detail(layer_type, cfg, in_shapes, context: Context) -> str:
     """The failing layer's formulas up to the failure, so the user sees why."""
     ctx = _explaining(context)
     try:
-        layer.layer_type.evaluate(layer.cfg, in_shapes, ctx)
+        layer_type.evaluate(cfg, in_shapes, ctx)
     except Exception:  # noqa: BLE001 - we only want the lines recorded so far
         pass
     lines = [f"  input {_shapes_text(in_shapes)}"]

@@ -1,18 +1,24 @@
 """Plan: check every layer's arguments against its type's schema, once.
 
 The plan does not depend on the input size, so `cnncalc sizes` plans once
-and evaluates many sizes.
+and evaluates many sizes. An argument written from a block input's size
+(``groups: $in.channels``, spec/deferred.py) is the one exception: its layer
+is planned with the value pending (``PlannedLayer.pending``) and checked
+when it is evaluated, once per value (``bound_cfg``); ``bind`` gives the
+plan of one evaluation, every value resolved, for the torch bridge, the
+numpy run and the training step.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ..errors import SpecError, did_you_mean
+from ..errors import ShapeError, SpecError, did_you_mean
 from ..layers import registry
 from ..layers.base import ArgError, LayerType
+from ..spec import deferred
 from ..spec.model import INPUT, LayerSpec, NetworkSpec
 from .._gc import gc_paused
 
@@ -25,6 +31,9 @@ class PlannedLayer:
     input_slots: tuple[int, ...]     # indices into the plan (-1: the network input)
     input_names: tuple[str, ...]     # the producers' paths (INPUT for the network input)
     is_view: bool = False            # output shares the input's memory (view or in-place)
+    # arguments that read a block input's size: the tensors they read -> their slots; while
+    # non-empty, ``cfg`` holds the written values (Deferred) and ``bound_cfg`` gives the checked ones
+    pending: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,16 +73,7 @@ def _defaults(layer_type: LayerType) -> dict[str, Any]:
 def configure_layer(layer_type: LayerType, spec: LayerSpec) -> Mapping[str, Any]:
     """Schema-check one layer's arguments; SpecError with the argument's location."""
     args = dict(spec.args)
-    names = [arg.name for arg in layer_type.args]
-    for key in args:
-        if key not in names:
-            raise SpecError(
-                f"unknown argument {key!r}", loc=spec.key_locs.get(key) or spec.arg_locs.get(key, spec.loc),
-                path=spec.path,
-                layer_type=spec.type_name,
-                hint=did_you_mean(key, names + ["name", "from", "repeat", "frozen"])
-                or (f"{spec.type_name} takes {', '.join(names)}" if names else f"{spec.type_name} takes no arguments"),
-            )
+    _check_keys(layer_type, spec)
     cfg: dict[str, Any] = {}
     for arg in layer_type.args:
         if arg.name in args:
@@ -100,6 +100,78 @@ def configure_layer(layer_type: LayerType, spec: LayerSpec) -> Mapping[str, Any]
     return MappingProxyType(cfg)
 
 
+def _check_keys(layer_type: LayerType, spec: LayerSpec) -> list[str]:
+    """Every argument written is one the type takes (checked at plan time, even for pending values)."""
+    names = [arg.name for arg in layer_type.args]
+    for key in spec.args:
+        if key not in names:
+            raise SpecError(
+                f"unknown argument {key!r}", loc=spec.key_locs.get(key) or spec.arg_locs.get(key, spec.loc),
+                path=spec.path,
+                layer_type=spec.type_name,
+                hint=did_you_mean(key, names + ["name", "from", "repeat", "frozen"])
+                or (f"{spec.type_name} takes {', '.join(names)}" if names else f"{spec.type_name} takes no arguments"),
+            )
+    return names
+
+
+def bound_cfg(layer: PlannedLayer, shape_of_slot: Any, channels_last: bool,
+              cache: dict[tuple, Mapping[str, Any]] | None = None) -> Mapping[str, Any]:
+    """A pending layer's arguments with each block-input size resolved, then checked as at plan time.
+
+    ``shape_of_slot``: a slot (-1: the network input) -> that tensor's shape, batch included.
+    ``cache`` keeps one check per distinct set of values (a block used at three widths: three).
+    """
+    if not layer.pending:
+        return layer.cfg
+    spec = layer.spec
+    slots = dict(layer.pending)
+    args: dict[str, Any] = {}
+    for name, value in spec.args.items():
+        try:
+            args[name] = deferred.resolve(value, lambda path: shape_of_slot(slots[path]), channels_last)
+        except deferred.DeferredError as err:
+            raise ShapeError(f"{name}: {err}", loc=spec.arg_locs.get(name, spec.loc), path=spec.path,
+                             layer_type=spec.type_name,
+                             hint=err.hint or "a block input's sizes are $in.channels and $in.shape[i] "
+                             "(batch included)") from None
+    key = (spec.type_name, _args_key(args))
+    if cache is not None and key in cache:
+        return cache[key]
+    try:
+        cfg = configure_layer(layer.layer_type, replace(spec, args=MappingProxyType(args)))
+    except SpecError as err:
+        written = {name: value.text for name, value in spec.args.items() if isinstance(value, deferred.Deferred)}
+        if written and err.hint is None:
+            err.hint = "; ".join(f"{name} is {value} = {args[name]!r} here" for name, value in written.items())
+        raise
+    if cache is not None:
+        cache[key] = cfg
+    return cfg
+
+
+def bind(the_plan: Plan, report: Any) -> Plan:
+    """The plan of one concrete evaluation (``report``): every pending argument resolved and checked.
+
+    The torch bridge, the numpy run and the training step read ``cfg``; this gives them the values
+    the evaluation used. A plan with nothing pending is returned as it is.
+    """
+    if not any(layer.pending for layer in the_plan.layers):
+        return the_plan
+
+    def shape_of(slot: int) -> tuple:
+        return report.input_shape if slot == -1 else report.layers[slot].output_shape
+    cache: dict[tuple, Mapping[str, Any]] = {}
+    layers = []
+    for layer in the_plan.layers:
+        if layer.pending:
+            cfg = bound_cfg(layer, shape_of, the_plan.network.channels_last, cache)
+            layer = replace(layer, cfg=cfg, pending=(),
+                            is_view=layer.layer_type.is_view(cfg) and len(layer.input_slots) == 1)
+        layers.append(layer)
+    return replace(the_plan, layers=tuple(layers))
+
+
 def _args_key(args: Mapping[str, Any]) -> tuple:
     """A hashable key for a layer's arguments (lists become tuples; anything odd, its repr)."""
     key = tuple((name, tuple(value) if isinstance(value, list) else value) for name, value in args.items())
@@ -124,10 +196,16 @@ def plan(network: NetworkSpec) -> Plan:
             layer_type = types[spec.type_name] = registry.lookup(spec.type_name, network.framework)
             if layer_type is None:  # pragma: no cover - the expander already checked
                 raise SpecError(f"unknown layer type {spec.type_name!r}", loc=spec.loc, path=spec.path)
-        key = (spec.type_name, _args_key(spec.args))
-        cfg = configured.get(key)
-        if cfg is None:                  # identical layers (every ReLU) are checked once
-            cfg = configured[key] = configure_layer(layer_type, spec)
+        reads = set().union(*(deferred.paths(value) for value in spec.args.values())) if spec.args else set()
+        pending = tuple((path, index_of[path]) for path in sorted(reads))
+        if pending:                      # checked when evaluated, with the sizes it reads (bound_cfg)
+            _check_keys(layer_type, spec)
+            cfg = MappingProxyType(dict(spec.args))
+        else:
+            key = (spec.type_name, _args_key(spec.args))
+            cfg = configured.get(key)
+            if cfg is None:              # identical layers (every ReLU) are checked once
+                cfg = configured[key] = configure_layer(layer_type, spec)
         slots = tuple(index_of[source] for source in spec.inputs)
         for slot in slots:
             if slot == -1:
@@ -135,7 +213,7 @@ def plan(network: NetworkSpec) -> Plan:
             else:
                 last_use[slot] = position
         layers.append(PlannedLayer(spec, layer_type, cfg, slots, spec.inputs,
-                                   layer_type.is_view(cfg) and len(slots) == 1))
+                                   not pending and layer_type.is_view(cfg) and len(slots) == 1, pending))
         last_use.append(position)        # a tensor nobody reads is freed at once
         index_of[spec.path] = position
     if last_use:

@@ -120,6 +120,8 @@ def train_step(the_plan: Any, report: Any, optimizer: str = "adam", precision: s
         raise ArgumentError(f"{report.name}: a training step needs concrete input sizes; the input has "
                             f"{', '.join(report.symbols)}", hint="give them values with --set or sizes=")
     from ..spec.model import DTYPE_BYTES
+    from .plan import bind
+    the_plan = bind(the_plan, report)     # arguments read from a block input's size ($in.channels), resolved
     base = DTYPE_BYTES[report.dtype]
     mixed = precision != "fp32"
     half = 2

@@ -18,6 +18,7 @@ import numpy as np
 from .._memlimit import refuse_above, resolve_limit
 from ..api import NetLike, as_network
 from ..engine import evaluate, plan
+from ..engine.plan import bind
 from ..errors import ArgumentError, CnnCalcError, VerifyMismatch
 from ..text import cut, shown
 from . import ops
@@ -182,6 +183,7 @@ def run(net: NetLike, *, input: Sequence[Any] | None = None, sizes: Mapping[str,
     limit = resolve_limit(max_bytes)
     the_plan = plan(network)
     report = evaluate(the_plan, input=input, sizes=sizes, batch=batch, dtype=np_dtype.name)
+    the_plan = bind(the_plan, report)         # arguments read from a block input's size, resolved
     if report.symbols:
         raise ArgumentError(f"the input has symbolic sizes {', '.join(report.symbols)}; give them values with "
                             f"--set (e.g. --set {'=64,'.join(report.symbols)}=64)", loc=network.input_loc)

@@ -20,6 +20,7 @@ from ..errors import Loc, SpecError, did_you_mean
 from ..text import cut, shown
 from ..layers import registry
 from . import expr
+from .deferred import Deferred
 from .model import DTYPE_BYTES, INPUT, LayerSpec, NetworkSpec
 from .yaml_source import MAX_SOURCE_BYTES, YMap, YNode, YScalar, YSeq, parse_yaml, plain
 from .._files import read_limited
@@ -249,7 +250,8 @@ class _Expander:
                     if not isinstance(key.value, str):
                         raise SpecError(f"argument names must be strings, found {_shown_value(key.value)}", loc=key.loc)
                     try:
-                        args[key.value] = self._substitute(value, params, item_where)
+                        args[key.value] = self._substitute(value, params, item_where,
+                                                           {**(inputs or {}), "in": scope_input})
                     except SpecError as err:       # name the block instance whose params failed
                         raise err.add_context(path=prefix[:-1] or None,
                                               layer_type=self.scope_types.get(prefix[:-1])) from None
@@ -460,7 +462,8 @@ class _Expander:
                                 hint=f"write {block.name}: {{{pname}: ...}}")
             else:
                 # defaults may use the parameters before them ("$out // 4")
-                values[pname] = self._substitute(default, values, f"blocks.{block.name}.params.{pname}")
+                values[pname] = self._substitute(default, values, f"blocks.{block.name}.params.{pname}",
+                                                 {**dict(zip(block.inputs, sources)), "in": sources[0]})
         self.scope_types[path] = block.name
         named = dict(zip(block.inputs, sources))
         return self._scope(block.layers, prefix=path + ".", scope_input=sources[0], params=values, inputs=named,
@@ -598,11 +601,16 @@ class _Expander:
         return tuple(resolved)
 
     # -- $params -------------------------------------------------------------
-    def _substitute(self, node: YNode, params: dict[str, Any], where: str) -> Any:
+    def _substitute(self, node: YNode, params: dict[str, Any], where: str,
+                    tensors: dict[str, str] | None = None) -> Any:
+        """A value with its $params substituted; one that reads a block input's size is a Deferred.
+
+        ``tensors``: what ``$in`` (the block's first input) and the block's named inputs stand for.
+        """
         if isinstance(node, YSeq):
-            return [self._substitute(item, params, where) for item in node.items]
+            return [self._substitute(item, params, where, tensors) for item in node.items]
         if isinstance(node, YMap):
-            return {k.value: self._substitute(v, params, where) for k, v in node.items}
+            return {k.value: self._substitute(v, params, where, tensors) for k, v in node.items}
         value = node.value
         if not isinstance(value, str) or "$" not in value:
             return value
@@ -621,11 +629,48 @@ class _Expander:
             if key not in params:
                 raise SpecError(f"unknown parameter {shown(value)}", loc=node.loc, hint=unknown_hint(key))
             return params[key]
+        deferred = self._deferred(node, value, params, tensors or {}, unknown_hint)
+        if deferred is not None:
+            return deferred
         try:
             return expr.evaluate(value, params)
         except expr.ExprError as err:
             raise SpecError(str(err), loc=node.loc,
                             hint=unknown_hint(err.unknown) if err.unknown else None) from None
+
+
+    @staticmethod
+    def _deferred(node: YNode, value: str, params: dict[str, Any], tensors: dict[str, str],
+                  unknown_hint: Any) -> Deferred | None:
+        """An expression reading a block input's size (``$in.channels // 2``), or a parameter that does:
+        its syntax and names checked now, its value left to the evaluation (spec/deferred.py)."""
+        try:
+            names = expr.names(value)
+            expr.evaluate(value, {}, dry=True)        # the syntax, located here
+        except expr.ExprError as err:
+            raise SpecError(str(err), loc=node.loc) from None
+        sizes = [name for name in names if expr.is_size(name)]
+        late = [name for name in names if not expr.is_size(name) and isinstance(params.get(name), Deferred)]
+        if not sizes and not late:
+            return None
+        for name in sizes:
+            base = name.split(".", 1)[0]
+            if base not in tensors:
+                raise SpecError(f"{shown('$' + name)} names no input of this block", loc=node.loc,
+                                hint=_suggest(base, list(tensors)) or
+                                f"a block's sizes are {', '.join('$' + t + '.channels' for t in tensors)} "
+                                "and $NAME.shape[i]")
+        for name in names:
+            if not expr.is_size(name) and name not in params:
+                raise SpecError(f"unknown parameter {shown('$' + name)} in expression {shown(value)}",
+                                loc=node.loc, hint=unknown_hint(name))
+        bindings = tuple((name, params[name]) for name in dict.fromkeys(names) if not expr.is_size(name))
+        for name, bound in bindings:
+            if isinstance(bound, bool) or not isinstance(bound, (int, Deferred)):
+                raise SpecError(f"${cut(name)} is {_shown_value(bound)}, not an integer, in expression "
+                                f"{shown(value)}", loc=node.loc)
+        used = dict.fromkeys(name.split(".", 1)[0] for name in sizes)
+        return Deferred(value, bindings, tuple((base, tensors[base]) for base in used))
 
 
 def _sequential(node: YNode | None, where: str) -> bool:

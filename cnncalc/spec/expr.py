@@ -1,7 +1,11 @@
 """Integer expressions in block arguments: ``"$mid * 4"``, ``"($c + 1) // 2"``.
 
 A tiny recursive-descent parser over ints, ``$names``, ``+ - * //`` and
-parentheses. Never ``eval``: a file cannot run code.
+parentheses. Never ``eval``: a file cannot run code. A name may also be a
+block input's size, ``$in.channels`` or ``$in.shape[2]`` (torch's
+``x.shape[2]``, batch included): such a name is looked up as the key
+``"in.channels"`` / ``"in.shape[2]"``, which the expander leaves to the
+evaluation (spec/deferred.py), where the input's shape is known.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from typing import Any, Mapping
 
 from ..text import cut, shown
 
-_TOKEN = re.compile(r"\s*(?:([0-9]+)|\$([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))")
+_TOKEN = re.compile(r"\s*(?:([0-9]+)|\$([A-Za-z_][A-Za-z0-9_]*)(?:\.(channels|shape\[\s*(-?[0-9]{1,6})\s*\]))?"
+                    r"|(//|[-+*()]))")
+SIZE_ATTRS = "$in.channels, $in.shape[i]"   # how a block input's sizes are written (for messages)
 LIMIT = 2**63
 MAX_LENGTH = 1000      # characters: keeps the recursive-descent parser's depth bounded
 MAX_NESTING = 100      # parentheses and unary minus
@@ -23,16 +29,33 @@ class ExprError(Exception):
         self.unknown = unknown          # an unknown $name, for a did-you-mean hint
 
 
-def evaluate(text: str, params: Mapping[str, Any]) -> int:
-    """The value of ``text`` with ``params`` substituted; ExprError (bounded, located by the caller) otherwise."""
+def evaluate(text: str, params: Mapping[str, Any], dry: bool = False) -> int:
+    """The value of ``text`` with ``params`` substituted; ExprError (bounded, located by the caller) otherwise.
+
+    ``dry``: only check the syntax (every value 1, no division-by-zero or bound check), for
+    expressions whose sizes are known only when evaluating.
+    """
     if len(text) > MAX_LENGTH:
         raise ExprError(f"expression of {len(text):,} characters is too long (at most {MAX_LENGTH:,})")
     tokens = _tokenize(text)
     parser = _Parser(tokens, params, text)
+    parser.dry = dry
     value = parser.expr()
     if parser.pos != len(tokens):
         raise ExprError(f"unexpected {shown(tokens[parser.pos][1])} in expression {shown(text)}")
     return value
+
+
+def names(text: str) -> list[str]:
+    """The names an expression reads, in order: parameters (``mid``) and input sizes (``in.channels``)."""
+    if len(text) > MAX_LENGTH:
+        raise ExprError(f"expression of {len(text):,} characters is too long (at most {MAX_LENGTH:,})")
+    return [value for kind, value in _tokenize(text) if kind == "name"]
+
+
+def is_size(name: str) -> bool:
+    """A name that stands for a block input's size (``in.channels``, ``x.shape[-1]``), not a parameter."""
+    return "." in name
 
 
 def _tokenize(text: str) -> list[tuple[str, Any]]:
@@ -43,15 +66,18 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
         match = _TOKEN.match(stripped, pos)
         if not match:
             raise ExprError(f"cannot read {shown(stripped[pos:].strip(), 30)} in expression {shown(text)}; "
-                            "expressions use integers, $params, + - * // and parentheses")
-        number, name, op = match.groups()
+                            f"expressions use integers, $params, {SIZE_ATTRS}, + - * // and parentheses")
+        number, name, attr, index, op = match.groups()
         if number is not None:
             if len(number.lstrip("0")) > 19 or int(number.lstrip("0") or "0") >= LIMIT:
                 raise ExprError(f"number {number[:30]}{'...' if len(number) > 30 else ''} in expression "
                                 f"{shown(text)} exceeds 2**63")
             tokens.append(("int", int(number.lstrip("0") or "0")))
         elif name is not None:
-            tokens.append(("name", name))
+            if attr is None:
+                tokens.append(("name", name))
+            else:                    # a block input's size: one canonical key per size
+                tokens.append(("name", f"{name}.channels" if attr == "channels" else f"{name}.shape[{int(index)}]"))
         else:
             tokens.append(("op", op))
         pos = match.end()
@@ -62,6 +88,7 @@ class _Parser:
     def __init__(self, tokens, params, text):
         self.tokens, self.params, self.text, self.pos = tokens, params, text, 0
         self.nesting = 0
+        self.dry = False
 
     def _peek(self):
         return self.tokens[self.pos] if self.pos < len(self.tokens) else (None, None)
@@ -85,6 +112,8 @@ class _Parser:
             if op == "*":
                 value = value * right
             else:
+                if self.dry:
+                    continue
                 if right == 0:
                     raise ExprError(f"division by zero in expression {shown(self.text)}")
                 value = value // right
@@ -113,6 +142,8 @@ class _Parser:
         if kind == "int":
             return value
         if kind == "name":
+            if self.dry:
+                return 1
             if value not in self.params:
                 raise ExprError(f"unknown parameter {shown('$' + value)} in expression {shown(self.text)}",
                                 unknown=value)
@@ -133,7 +164,7 @@ class _Parser:
         raise ExprError(f"unexpected {shown(value)} in expression {shown(self.text)}")
 
     def _bound(self, value: int) -> None:
-        if abs(value) >= LIMIT:
+        if abs(value) >= LIMIT and not self.dry:
             raise ExprError(f"expression {shown(self.text)} exceeds 2**63")
 
 

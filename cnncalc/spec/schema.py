@@ -179,6 +179,7 @@ def schema() -> dict[str, Any]:
             "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer"}},
             "layer": layer,
             "block": block,
-            "param": {"type": "string", "pattern": "\\$", "description": "a block parameter: $name or an expression"},
+            "param": {"type": "string", "pattern": "\\$", "description": "a block parameter: $name or an expression "
+                      "(of $params and the block input's sizes, $in.channels, $in.shape[i])"},
         },
     }

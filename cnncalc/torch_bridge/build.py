@@ -30,8 +30,12 @@ class Concrete:
     """An architecture evaluated at one concrete input size."""
 
     network: NetworkSpec
-    plan: Any                 # engine.plan.Plan
+    plan: Any                 # engine.plan.Plan, bound to the report (every $in size resolved)
     report: Report
+
+    def __post_init__(self) -> None:
+        from ..engine.plan import bind
+        object.__setattr__(self, "plan", bind(self.plan, self.report))
 
     def input_shapes(self, position: int) -> list[tuple]:
         """The shapes (batch included) that layer ``position`` reads."""
