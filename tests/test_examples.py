@@ -25,6 +25,7 @@ TORCHVISION = {
     "squeezenet1_1": (1_235_496, 0.35e9, 2),
     "googlenet": (6_624_904, 1.5e9, 1),
     "densenet121": (7_978_856, 2.83e9, 2),
+    "mnasnet1_0": (4_383_312, 0.31e9, 2),
     "shufflenet_v2_x1_0": (2_278_604, 0.14e9, 2),
     "mobilenet_v3_large": (5_483_032, 0.22e9, 2),
 }
@@ -49,6 +50,7 @@ MEASURED_MACS = {
     "googlenet": 1_498_376_192,
     "densenet121": 2_834_161_664,
     "inception_v3": 5_713_216_096,
+    "mnasnet1_0": 314_415_872,
     "shufflenet_v2_x1_0": 144_907_992,
     "mobilenet_v3_large": 216_589_760,
 }
