@@ -15,6 +15,7 @@ from typing import Any
 
 from ..layers.registry import lookup
 from .torch_fx import Op, Scope
+from .torch_ops import Piece, Ref
 
 _META = ("name", "from", "repeat", "frozen")
 _VALID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
@@ -86,7 +87,11 @@ class _Writer:
                 tensor = item.node
                 if item.frozen:
                     meta["frozen"] = True
-            refs = [local.get(t, "input") for t in reads]   # not local: the scope's one input (checked)
+            refs = [_ref_name(local, t) for t in reads]     # not local: the scope's one input (checked)
+            if entry["kind"] == "layer":
+                for key, value in entry["args"].items():
+                    if isinstance(value, Ref):
+                        entry["args"][key] = _ref_name(local, value.tensor)
             previous = entries[-1]["name"] if entries else "input"
             if explicit:
                 meta["name"] = name
@@ -238,6 +243,13 @@ class _Writer:
         while name in taken:
             name, suffix = f"{base}_{suffix}", suffix + 1
         return name
+
+
+def _ref_name(local: dict, tensor: Any) -> str:
+    """The name a layer reads ``tensor`` by: a local layer, a piece ``parts.1``, or the scope's input."""
+    if isinstance(tensor, Piece):
+        return f"{local[tensor.node]}.{tensor.index}" if tensor.node in local else "input"
+    return local.get(tensor, "input")
 
 
 def _param_name(arg: str, taken: set) -> str:

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 from ..errors import ArgumentError, CnnCalcError
 from ..text import cut, shown
 from .source import SourceError
+from .torch_ops import base
 
 MAX_NODES = 100_000          # traced graph nodes: a larger model is refused before any mapping work
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -42,6 +43,7 @@ class Op:
     key: str | None = None                 # the local name (a module's attribute name) or None
     frozen: bool = False
     module_path: str | None = None
+    refs: dict = field(default_factory=dict)   # argument -> tensor it names (interpolate's size_of)
 
 
 @dataclass(eq=False)
@@ -68,7 +70,8 @@ def import_module(module: Any, *, input: Sequence[Any] | None = None, name: str 
     input_shape = _input_shape(module, input)
     _propagate(graph_module, module, input_shape)
     ops, output = torch_ops.map_graph(graph_module, module)
-    _assign_scopes(ops)
+    _name_wrappers(ops, module)
+    _assign_scopes(ops, module)
     root = _build_tree(ops, module)
     from .blocks import document
     doc = document(root, ops, output, module)
@@ -89,7 +92,9 @@ def _trace(module: Any):
 
     tracer = Tracer()
     tracer.record_stack_traces = True
+    modes = {m: m.training for m in module.modules()}
     try:
+        module.eval()                                   # the inference graph (StochasticDepth, Dropout: eval)
         graph = tracer.trace(module)
         return torch.fx.GraphModule(tracer.root, graph, type(module).__name__)
     except CnnCalcError:
@@ -98,6 +103,9 @@ def _trace(module: Any):
         raise SourceError(f"torch.fx could not trace {type(module).__name__}: {type(err).__name__}: {cut(err, 400)}",
                           hint="cnncalc imports models that torch.fx.symbolic_trace can trace (no Python control "
                                "flow on tensor values); rewrite that part, or write the file by hand") from None
+    finally:
+        for m, training in modes.items():
+            m.train(training)
 
 
 def _input_shape(module: Any, input: Sequence[Any] | None) -> tuple:
@@ -139,7 +147,22 @@ def _propagate(graph_module: Any, module: Any, shape: tuple) -> None:
             m.train(training)
 
 
-def _assign_scopes(ops: list[Op]) -> None:
+def _name_wrappers(ops: list[Op], module: Any) -> None:
+    """A parameterless module that makes one function op (a ``Permute``, ``Reduce`` or ``Chunk`` wrapper
+    around ``torch.permute``, ``x.mean``, ``x.chunk``) is that op: it takes the module's name."""
+    for op in ops:
+        if op.module_path is not None or op.key is not None:
+            continue
+        while op.scope:
+            path = op.scope
+            sub = _submodule(module, path)
+            alone = sum(1 for o in ops if o.scope[:len(path)] == path) == 1
+            if sub is None or not alone or any(True for _ in sub.parameters()) or any(True for _ in sub.buffers()):
+                break
+            op.scope, op.key, op.module_path = path[:-1], path[-1], ".".join(path)
+
+
+def _assign_scopes(ops: list[Op], module: Any = None) -> None:
     """Module ops live in their parent module's scope; function ops in the scope fx recorded, refined.
 
     A function op (``torch.add``) inside a flat ``forward`` has only the root in
@@ -151,20 +174,66 @@ def _assign_scopes(ops: list[Op]) -> None:
         if op.module_path is not None:
             continue
         recorded = op.scope
-        producers = [o for o in ops[:index] if o.node in op.inputs]
+        reads = [base(t) for t in op.inputs]
+        producers = [o for o in ops[:index] if o.node in reads]
         after = next((o for o in ops[index + 1:] if o.module_path is not None), None)
         candidates = []
-        if producers and len(producers) == len(set(op.inputs)):
+        if producers and len(producers) == len(set(reads)):
             shared = producers[0].scope                    # where every input is made (a concat of branches)
             for producer in producers[1:]:
                 shared = _common(shared, producer.scope)
             candidates.append(shared)
-        first = next((o for o in producers if o.node is op.inputs[0]), None) if op.inputs else None
+        first = next((o for o in producers if o.node is reads[0]), None) if reads else None
         if first is not None and after is not None:
             candidates.append(_common(first.scope, after.scope))   # the module around it (an add's residual)
+        inside = _enclosing(ops, index, reads, recorded, module)
+        if inside is not None:
+            op.scope = inside
+            continue
         for common in sorted(candidates, key=len, reverse=True)[:1]:
             if common[:len(recorded)] == recorded and len(common) > len(recorded):
                 op.scope = common
+
+
+def _enclosing(ops: list[Op], index: int, reads: list, recorded: tuple, module: Any) -> tuple | None:
+    """The deepest module scope, under ``recorded``, that a function op plainly belongs to, or None.
+
+    It belongs to scope P when every tensor it reads is made in P or is P's one input, P's ops so far
+    are one run ending just before it, P is not a Sequential (whose children are positions only), and
+    it reads P's input (SqueezeExcitation's ``scale * x``, a residual ``x + f(x)``, DenseNet's
+    ``cat([x, new])``) or two tensors made in P (Inception's concat of branches). An op reading only
+    P's last output is the next thing after P, not part of it.
+    """
+    producers = {o.node: o for o in ops[:index]}
+    scopes: list[tuple] = []
+    for tensor in reads:
+        made = producers.get(tensor)
+        if made is not None:
+            scopes.extend(made.scope[:end] for end in range(len(made.scope), len(recorded), -1))
+    for scope in sorted(set(scopes), key=len, reverse=True):
+        if scope[:len(recorded)] != recorded or len(scope) <= len(recorded):
+            continue
+        start = index
+        while start > 0 and ops[start - 1].scope[:len(scope)] == scope:
+            start -= 1
+        if start == index or any(o.scope[:len(scope)] == scope for o in ops[:start]):
+            continue                                   # no run ending here, or P was left and would reopen
+        run = ops[start:index]
+        inner = {o.node for o in run}
+        outer = [t for o in run for t in map(base, o.inputs) if t not in inner]
+        if len(set(outer)) != 1 or _positional(module, scope):
+            continue
+        made_here = {t for t in reads if t in inner}
+        if all(t in inner or t == outer[0] for t in reads) and (outer[0] in reads or len(made_here) >= 2):
+            return scope
+    return None
+
+
+def _positional(module: Any, path: tuple) -> bool:
+    """True for a Sequential-like scope: its children are named by position only."""
+    sub = _submodule(module, path)
+    names = [name for name, _ in sub.named_children()] if sub is not None else []
+    return bool(names) and all(name.isdigit() for name in names)
 
 
 def _common(a: tuple, b: tuple) -> tuple:
@@ -244,8 +313,8 @@ def _check_io(root: Scope, ops: list[Op], owner: dict[int, Scope]) -> tuple | No
         inner_nodes = {op.node for op in inner}
         external = []
         for op in inner:
-            for tensor in op.inputs:
-                if tensor not in inner_nodes and tensor not in external:
+            for tensor in list(op.inputs) + list(op.refs.values()):
+                if base(tensor) not in inner_nodes and tensor not in external:
                     external.append(tensor)
         if len(external) != 1:
             return scope.path
@@ -253,8 +322,8 @@ def _check_io(root: Scope, ops: list[Op], owner: dict[int, Scope]) -> tuple | No
         for op in ops:
             if op in inner:
                 continue
-            for tensor in op.inputs:
-                if tensor in inner_nodes and tensor is not last.node:
+            for tensor in list(op.inputs) + list(op.refs.values()):
+                if base(tensor) in inner_nodes and tensor is not last.node:
                     return scope.path
         if _sequential_problem(scope):
             return scope.path

@@ -29,6 +29,18 @@ def leaf_types() -> dict:
     return {getattr(torch.nn, name): name for name in all_types() if isinstance(getattr(torch.nn, name, None), type)}
 
 
+def leaf_name(sub: Any) -> str | None:
+    """The cnncalc type of a module called as one layer: a torch.nn class, or torchvision.ops' Permute and
+    StochasticDepth (seen by class name and module, so torchvision is never imported here)."""
+    name = leaf_types().get(type(sub))
+    if name is None and type(sub).__module__.startswith("torchvision.ops") and type(sub).__name__ in _TV_LEAVES:
+        name = type(sub).__name__
+    return name
+
+
+_TV_LEAVES = ("Permute", "StochasticDepth")
+
+
 def map_graph(graph_module: Any, module: Any) -> tuple[list, Any]:
     """(ops in execution order, the output tensor's node) for a traced, shape-propagated module."""
     from .torch_fx import Op
@@ -37,6 +49,8 @@ def map_graph(graph_module: Any, module: Any) -> tuple[list, Any]:
     inputs = []
     output = None
     seen_modules: set[str] = set()
+    pieces: dict[tuple, Any] = {}      # (layer, input) of a layer of several outputs -> its first node
+    same: dict[Any, Any] = {}          # a repeated one -> that first node
 
     def tensor(arg: Any) -> Any:
         return alias.get(arg, arg)
@@ -52,12 +66,27 @@ def map_graph(graph_module: Any, module: Any) -> tuple[list, Any]:
                 raise _unmappable(node, "the model returns more than one tensor; cnncalc models have one output")
             output = tensor(value)
         elif node.op == "get_attr":
-            continue                    # only reached by functions that use parameters: refused there
+            continue                    # only reached by functions that use parameters: mapped or refused there
+        elif _is_pieces(node):
+            layers, reads = _pieces(node, tensor)     # x.chunk(2, 1): one layer of several outputs
+            signature = (repr(layers), tuple(id(r) for r in reads))
+            if signature in pieces:                   # the same chunk of the same tensor again (one per piece)
+                same[node] = pieces[signature]
+                continue
+            pieces[signature] = node
+            ops.append(Op(node, layers, reads, _recorded_scope(node)))
+        elif node.op == "call_function" and node.target is operator.getitem and _is_node(node.args[0]) \
+                and _is_pieces(node.args[0]) and isinstance(node.args[1], int):
+            count = len(node.args[0].meta["tensor_meta"])
+            whole = same.get(node.args[0], node.args[0])
+            alias[node] = Piece(whole, node.args[1] % count)          # x1 = parts[0]: the layer parts.0
         elif not _is_tensor(node):
             continue                    # sizes and other Python values: used as arguments of mapped ops
+        elif (scaled := _layer_scale(node, module, tensor)) is not None:
+            ops.append(scaled)
         elif node.op == "call_module":
             sub = module.get_submodule(node.target)
-            name = leaf_types().get(type(sub))
+            name = leaf_name(sub)
             if name is None:
                 raise _unmappable(node, f"module {type(sub).__module__}.{type(sub).__name__} has no cnncalc "
                                         f"layer type")
@@ -77,15 +106,132 @@ def map_graph(graph_module: Any, module: Any) -> tuple[list, Any]:
                 continue
             layers, reads = mapped
             scope = _recorded_scope(node)
+            refs = {}
             for position, layer in enumerate(layers):     # one op per layer: x.mean(...) may be two
                 last = position == len(layers) - 1
-                ops.append(Op(node if last else _Between(node.name, position), [layer], reads, scope))
+                for key, value in layer[1].items():
+                    if isinstance(value, Ref):
+                        refs[key] = value.tensor
+                ops.append(Op(node if last else _Between(node.name, position), [layer], reads, scope, refs=refs))
                 reads = [ops[-1].node]
     if not ops:
         raise SourceError("the model has no layers to import")
     if output is not ops[-1].node:
         ops.append(_identity_op(output, ops))
     return ops, output
+
+
+class Piece:
+    """Output ``index`` of a layer of several outputs (``parts[1]`` of ``x.chunk(2, 1)``: the layer parts.1)."""
+
+    __slots__ = ("node", "index")
+
+    def __init__(self, node: Any, index: int) -> None:
+        self.node, self.index = node, index
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Piece) and other.node is self.node and other.index == self.index
+
+    def __hash__(self) -> int:
+        return hash((id(self.node), self.index))
+
+
+class Ref:
+    """A layer argument naming another tensor (interpolate's ``size_of``), resolved to a name by the writer."""
+
+    def __init__(self, tensor: Any) -> None:
+        self.tensor = tensor
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ref) and other.tensor is self.tensor
+
+    def __hash__(self) -> int:
+        return hash(id(self.tensor))
+
+    def __repr__(self) -> str:
+        return f"Ref({getattr(self.tensor, 'name', self.tensor)})"
+
+
+def base(tensor: Any) -> Any:
+    """The node that makes ``tensor`` (a piece's layer of several outputs)."""
+    return tensor.node if isinstance(tensor, Piece) else tensor
+
+
+def _is_pieces(node: Any) -> bool:
+    from torch.fx.passes.shape_prop import TensorMetadata
+    meta = node.meta.get("tensor_meta")
+    return node.op in ("call_method", "call_function") and isinstance(meta, (tuple, list)) and bool(meta) \
+        and all(isinstance(m, TensorMetadata) for m in meta)
+
+
+def _pieces(node: Any, tensor) -> tuple[list, list]:
+    """x.chunk(n, dim) / torch.split(x, sizes, dim): cnncalc's chunk and split (outputs NAME.0, NAME.1, ...)."""
+    import torch
+    target = node.target
+    name = target if isinstance(target, str) else getattr(target, "__name__", "")
+    args, kwargs = list(node.args), dict(node.kwargs)
+    source = args[0] if args else None
+    if not (_is_node(source) and _is_tensor(source)):
+        raise _unmappable(node, "a function of several outputs whose first argument is not a tensor")
+    rank = len(_shape(source))
+    if name in ("chunk", "split") and (node.op == "call_method" or target in (torch.chunk, torch.split)):
+        first = "chunks" if name == "chunk" else "split_size_or_sections"
+        given = dict(zip([first, "dim"], args[1:]))
+        given.update({("split_size_or_sections" if k == "split_size" else k): v for k, v in kwargs.items()})
+        if set(given) - {first, "dim"} or first not in given or any(_is_node(v) for v in given.values()):
+            raise _unmappable(node, f"{name} with arguments {_value_text(given)}")
+        dim = given.get("dim", 0) % rank
+        value = given[first]
+        if name == "split":
+            sizes = [tuple(m.shape)[dim] for m in node.meta["tensor_meta"]]
+            value = list(value) if isinstance(value, (list, tuple)) else sizes
+            return [("split", {"split_size_or_sections": value, "dim": dim})], [tensor(source)]
+        return [("chunk", {"chunks": value, "dim": dim})], [tensor(source)]
+    raise _unmappable(node, f"{_target_text(node)} gives several tensors and has no cnncalc layer type")
+
+
+def _layer_scale(node: Any, module: Any, tensor):
+    """``self.gamma * x`` with a parameter of shape (C, 1, 1) or (C,): LayerScale, named by the parameter.
+
+    A parameter ``a.ls.weight`` (a module holding one ``weight``, as cnncalc's own LayerScale and
+    timm's) is the layer ``a.ls``, so the state_dict keys match; ``a.layer_scale`` (torchvision's
+    ConvNeXt) is the layer ``a.layer_scale``, whose key becomes ``a.layer_scale.weight``.
+    """
+    import torch
+    from .torch_fx import Op
+    if not (node.op == "call_function" and node.target in (operator.mul, torch.mul)) and not (
+            node.op == "call_method" and node.target == "mul"):
+        return None
+    if len(node.args) != 2 or node.kwargs:
+        return None
+    attr = [a for a in node.args if _is_node(a) and a.op == "get_attr"]
+    other = [a for a in node.args if not (_is_node(a) and a.op == "get_attr")]
+    if len(attr) != 1 or len(other) != 1 or not (_is_node(other[0]) and _is_tensor(other[0])):
+        return None
+    try:
+        weight = module.get_parameter(attr[0].target)
+    except AttributeError:
+        raise _unmappable(node, f"a multiplication by the constant tensor {attr[0].target}") from None
+    x = _shape(other[0])
+    shape = tuple(weight.shape)
+    if len(shape) >= 1 and len(x) >= 2 and shape == (x[1],) + (1,) * (len(x) - 2):
+        dim = 1
+    elif len(shape) == 1 and shape[0] == x[-1]:
+        dim = -1
+    else:
+        raise _unmappable(node, f"a multiplication by the parameter {attr[0].target} of shape {list(shape)}, "
+                                "not a per-channel scale (C, 1, 1) or (C,)")
+    args: dict[str, Any] = {} if dim == 1 else {"dim": -1}
+    flat = weight.detach().flatten()
+    value = float(f"{float(flat[0]):.7g}") if flat.numel() else 1e-6      # float32's 1e-6 written as 1e-6
+    if bool((flat == flat[0]).all()) and value != 1e-6:
+        args["init_value"] = value
+    parts = attr[0].target.split(".")
+    if parts[-1] == "weight" and len(parts) > 1:
+        parts = parts[:-1]
+    path = ".".join(parts)
+    return Op(node, [("LayerScale", args)], [tensor(other[0])], tuple(parts[:-1]), parts[-1],
+              not weight.requires_grad, path)
 
 
 class _Between:
@@ -182,6 +328,15 @@ def map_function(node: Any, tensor) -> tuple[list, list] | None:
                 raise _unmappable(node, f"{what} with {_value_text(value)}: cnncalc's {what} merges tensors")
         return values
 
+    if key in _MERGES and _MERGES[key] == "mul" and len(args) == 2 and not kwargs:
+        numbers = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+        tensors = [a for a in args if _is_node(a) and _is_tensor(a)]
+        if len(numbers) == 1 and len(tensors) == 1:
+            return [("scale", {"factor": numbers[0]})], reads(tensors[0])       # x * 0.5
+    if key in (("function", operator.truediv), ("method", "div")) and len(args) == 2 and not kwargs \
+            and isinstance(args[1], (int, float)) and not isinstance(args[1], bool) and args[1] != 0 \
+            and _is_node(args[0]) and _is_tensor(args[0]) and 1 / args[1] * args[1] == 1:
+        return [("scale", {"factor": 1 / args[1]})], reads(args[0])            # x / 2, exactly x * 0.5
     if key in _MERGES:
         type_name = _MERGES[key]
         operands = check_tensors(args[:2], type_name) if len(args) >= 2 else None
@@ -202,12 +357,37 @@ def map_function(node: Any, tensor) -> tuple[list, list] | None:
         return _simple(node, type_name, positional, args, kwargs, drop=("training", "_stacklevel", "dtype"))
     if key in (("function", torch.flatten), ("method", "flatten"), ("method", "view"), ("method", "reshape"),
                ("function", torch.reshape)):
-        return [("Flatten", _flatten_args(node, args[0]))], reads(args[0])
+        if _shape(args[0]) == _shape(node):
+            return None                                                          # a view to the same shape
+        return [_reshape_layer(node, args[0])], reads(args[0])
     if key == ("function", F.interpolate):
+        size = args[1] if len(args) > 1 else kwargs.get("size")
+        if _is_node(size):                                                       # size=y.shape[-2:]
+            like = _size_source(size, len(_shape(args[0])))
+            if like is None:
+                raise _unmappable(node, "its size is computed at run time, not another tensor's spatial size")
+            rest = dict(kwargs)
+            rest.pop("size", None)
+            layers, _ = _simple(node, "interpolate", ["size", "scale_factor", "mode", "align_corners",
+                                                      "recompute_scale_factor"], args[:1], rest, drop=("antialias",))
+            layers[0][1]["size_of"] = Ref(tensor(like))
+            return layers, reads(args[0])
         return _simple(node, "Upsample", ["size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"],
                        args, kwargs, drop=("antialias",))
-    if key in (("method", "mean"), ("function", torch.mean)):
-        return _mean(node, args, kwargs), reads(args[0])
+    if key in (("method", "permute"), ("function", torch.permute)):
+        dims = args[1:] if len(args) > 2 or (len(args) == 2 and isinstance(args[1], int)) else (
+            args[1] if len(args) > 1 else kwargs.get("dims"))
+        return [("Permute", {"dims": [d % len(_shape(node)) for d in _ints(node, dims, "dims")]})], reads(args[0])
+    if key in (("method", "transpose"), ("function", torch.transpose), ("function", torch.swapaxes),
+               ("method", "swapaxes")):
+        dims = _ints(node, list(args[1:3]) + [kwargs[k] for k in ("dim0", "dim1") if k in kwargs], "dims")
+        return [("transpose", {"dim0": dims[0], "dim1": dims[1]})], reads(args[0])
+    for reduction in ("mean", "sum", "amax"):
+        if key in (("method", reduction), ("function", getattr(torch, reduction))):
+            return _reduce(node, reduction, args, kwargs), reads(args[0])
+    if node.op == "call_function" and getattr(target, "__module__", "").startswith("torchvision.ops") \
+            and getattr(target, "__name__", "") == "stochastic_depth":
+        return _simple(node, "StochasticDepth", ["p", "mode", "training"], args, kwargs, drop=("training",))
     raise _unmappable(node, f"{'method ' if node.op == 'call_method' else ''}{_target_text(node)} has no cnncalc "
                             "layer type")
 
@@ -237,46 +417,84 @@ def _simple(node: Any, type_name: str, positional: list, args: list, kwargs: dic
     return [(type_name, out)], [args[0]]
 
 
-def _flatten_args(node: Any, source: Any) -> dict:
-    """view / reshape / flatten: a Flatten when the output merges one run of the input's trailing axes."""
+def _reshape_layer(node: Any, source: Any) -> tuple:
+    """view / reshape / flatten: a Flatten when the output merges one run of the input's axes (batch kept),
+    an Unflatten when it splits one axis (ShuffleNet's channel shuffle)."""
     if not (_is_node(source) and _is_tensor(source)):
         raise _unmappable(node, "the first argument is not a tensor")
     before, after = _shape(source), _shape(node)
-    for start in range(len(before)):
-        for end in range(start, len(before)):
+    for start in range(1, len(before)):
+        for end in range(start + 1, len(before)):
             merged = 1
             for d in before[start:end + 1]:
                 merged *= d
             if before[:start] + (merged,) + before[end + 1:] == after:
-                if start == 0 and before and before[0] != 1:
-                    continue
                 args: dict[str, Any] = {}
                 if start != 1:
                     args["start_dim"] = start
                 if end != len(before) - 1:
                     args["end_dim"] = end
-                return args
-    raise _unmappable(node, f"a reshape from {list(before)} to {list(after)} that is not a flatten of "
-                            "consecutive axes")
+                return ("Flatten", args)
+    extra = len(after) - len(before)
+    for dim in range(1, len(before)):
+        if extra >= 1 and before[:dim] == after[:dim] and before[dim + 1:] == after[dim + 1 + extra:]:
+            pieces = list(after[dim:dim + 1 + extra])
+            product = 1
+            for d in pieces:
+                product *= d
+            if product == before[dim]:
+                return ("Unflatten", {"dim": dim, "unflattened_size": pieces})
+    raise _unmappable(node, f"a reshape from {list(before)} to {list(after)} that is neither a flatten of "
+                            "consecutive axes nor a split of one axis")
 
 
-def _mean(node: Any, args: list, kwargs: dict) -> list:
-    """x.mean(spatial axes, keepdim): AdaptiveAvgPool(1), then Flatten without keepdim."""
-    source = args[0]
-    shape = _shape(source)
+def _ints(node: Any, values: Any, what: str) -> list:
+    values = [values] if isinstance(values, int) else list(values or ())
+    if not values or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise _unmappable(node, f"its {what} {_value_text(values)} are not numbers known when tracing")
+    return values
+
+
+def _size_source(size: Any, rank: int) -> Any:
+    """The tensor T when ``size`` is ``T.shape[-k:]`` / ``T.size()[2:]`` covering T's spatial axes, else None."""
+    if not (size.op == "call_function" and size.target is operator.getitem and isinstance(size.args[1], slice)):
+        return None
+    holder, cut_ = size.args
+    if not _is_node(holder):
+        return None
+    if holder.op == "call_function" and holder.target is getattr and holder.args[1] == "shape":
+        like = holder.args[0]
+    elif holder.op == "call_method" and holder.target == "size" and len(holder.args) == 1:
+        like = holder.args[0]
+    else:
+        return None
+    if not (_is_node(like) and _is_tensor(like)) or len(_shape(like)) != rank:
+        return None
+    if list(range(rank))[cut_] != list(range(2, rank)) or cut_.step not in (None, 1):
+        return None
+    return like
+
+
+def _reduce(node: Any, op: str, args: list, kwargs: dict) -> list:
+    """x.mean / sum / amax over the given axes (batch counted, as in torch), with keepdim."""
+    rank = len(_shape(args[0]))
     dims = args[1] if len(args) > 1 else kwargs.get("dim")
     keepdim = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
-    rank = len(shape)
-    if isinstance(dims, int):
-        dims = [dims]
-    spatial = list(range(2, rank))
-    if dims is None or sorted(d % rank for d in dims) != spatial or not 1 <= len(spatial) <= 3 or kwargs.get("dtype"):
-        raise _unmappable(node, f"a mean over axes {dims} (cnncalc maps the mean over every spatial axis, "
-                                f"{spatial}, as adaptive average pooling)")
-    layers = [(f"AdaptiveAvgPool{len(spatial)}d", {"output_size": 1})]
-    if not keepdim:
-        layers.append(("Flatten", {}))
-    return layers
+    if kwargs.get("dtype") is not None or set(kwargs) - {"dim", "keepdim", "dtype"}:
+        raise _unmappable(node, f"{op} with arguments {_value_text(kwargs)}")
+    layer: dict[str, Any] = {}
+    if dims is not None and dims != ():
+        axes = [d % rank for d in _ints(node, dims, "dim")]
+        if 0 in axes:
+            raise _unmappable(node, f"a {op} over the batch axis (dim {dims}): cnncalc's layers keep the batch")
+        layer["dim"] = axes
+    else:
+        raise _unmappable(node, f"a {op} over every axis, the batch included: cnncalc's layers keep the batch")
+    if not isinstance(keepdim, bool):
+        raise _unmappable(node, f"keepdim {_value_text(keepdim)} is not known when tracing")
+    if keepdim:
+        layer["keepdim"] = True
+    return [(op, layer)]
 
 
 def _target_text(node: Any) -> str:
