@@ -116,3 +116,59 @@ def nets(draw):
 @given(nets(), st.sampled_from(["fp32", "fp32", "bf16-mixed"]))
 def test_random_nets_agree_with_torch(text, precision):
     _assert_agrees(verify_train(text, batch=2, device="cpu", precision=precision))
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+SMALL = """name: small
+input: [2, 6, 6]
+layers:
+  - Conv2d: {out_channels: 4, kernel_size: 3, padding: 1, groups: 2}
+  - ReLU: {inplace: true}
+  - Conv2d: {name: c2, out_channels: 4, kernel_size: 3, frozen: true}
+  - Flatten
+  - Linear: {out_features: 3}
+"""
+
+
+def _verify_cli(*args):
+    from click.testing import CliRunner
+
+    from cnncalc.cli import main
+    return CliRunner().invoke(main, ["verify", "-", "--train", "--device", "cpu", "--batch", "2", *args],
+                              input=SMALL)
+
+
+def test_verify_train_command_agrees():
+    result = _verify_cli("--optimizer", "momentum", "--format", "json")
+    assert result.exit_code == 0, result.output
+    import json
+    data = json.loads(result.output)
+    assert data["ok"] and data["summary"]["failed"] == 0
+    kinds = {check["kind"] for check in data["checks"]}
+    assert {"train_saved", "train_backward", "train_grads", "train_state"} <= kinds
+    table = _verify_cli()
+    assert table.exit_code == 0, table.output
+    assert "saved bytes, every layer" in table.output and "grouped convolutions" in table.output
+
+
+def test_verify_train_command_exits_1_on_a_mismatch(monkeypatch):
+    import cnncalc.torch_bridge.verify_train as module
+    real = module.measure_step
+
+    def off_by_one(*args, **kwargs):
+        measured = real(*args, **kwargs)
+        measured["totals"]["grad_bytes"] += 1
+        return measured
+    monkeypatch.setattr(module, "measure_step", off_by_one)
+    result = _verify_cli()
+    assert result.exit_code == 1, result.output
+    assert "gradient bytes (total)" in result.output
+
+
+def test_verify_optimizer_needs_train():
+    from click.testing import CliRunner
+
+    from cnncalc.cli import main
+    result = CliRunner().invoke(main, ["verify", "-", "--optimizer", "sgd"], input=SMALL)
+    assert result.exit_code == 2 and "add --train" in result.output
