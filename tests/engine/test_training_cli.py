@@ -212,3 +212,11 @@ def test_summarize_train_imports_no_torch():
             "r = CliRunner().invoke(main, ['summarize', 'examples/lenet5.yaml', '--train']); "
             "assert r.exit_code == 0, r.output; assert 'torch' not in sys.modules and 'sympy' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_spec_names_the_training_keys():
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "docs" / "spec.md").read_text()
+    paragraph = text[text.index("With `--train`"):text.index("## 4. Commands")]
+    assert set(re.findall(r'`"([a-z_]+)"`', paragraph)) == TRAINING_KEYS | LAYER_KEYS | {"training"}
