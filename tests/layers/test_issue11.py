@@ -43,6 +43,17 @@ CASES = [
     Case("GLU", {"dim": 1}, (2, 6, 3, 3), out=(2, 3, 3, 3), flops=5 * 2 * 3 * 3 * 3),
     Case("Softmin", {"dim": 1}, (2, 3, 4, 4), out=(2, 3, 4, 4), flops=4 * 2 * 3 * 4 * 4),
     Case("UpsamplingNearest2d", {"scale_factor": 2}, (1, 2, 3, 3), out=(1, 2, 6, 6)),
+    # im2col: C·k·k rows; L = (⌊(7 + 2 − 1·(2 − 1) − 1) / 2⌋ + 1) · (⌊(8 + 2 − 2·(3 − 1) − 1) / 2⌋ + 1) = 4 · 3
+    Case("Unfold", {"kernel_size": [2, 3], "padding": 1, "stride": 2, "dilation": [1, 2]}, (2, 3, 7, 8),
+         out=(2, 3 * 2 * 3, 4 * 3), rf="global"),
+    # col2im: 12 / (2·3) channels; blocks (⌊(5 + 2 − 1 − 1)/2⌋ + 1) · (6 + 2 − 2 − 1 + 1) = 3 · 6 = 18; an add per input
+    Case("Fold", {"output_size": [5, 6], "kernel_size": [2, 3], "padding": 1, "stride": [2, 1]}, (2, 12, 18),
+         out=(2, 2, 5, 6), flops=2 * 12 * 18, rf="global"),
+    # ⌊9 · 0.5⌋ = 4, ⌊10 · 0.7⌋ = 7; a 2×2 window: 3 comparisons per output; field: one window
+    Case("FractionalMaxPool2d", {"kernel_size": 2, "output_ratio": [0.5, 0.7]}, (2, 3, 9, 10), out=(2, 3, 4, 7),
+         flops=2 * 3 * 4 * 7 * 3),
+    Case("FractionalMaxPool3d", {"kernel_size": [1, 2, 2], "output_size": [3, 4, 4]}, (1, 2, 4, 6, 7),
+         out=(1, 2, 3, 4, 4), flops=2 * 3 * 4 * 4 * 3),
 ]
 
 ERRORS = [
@@ -53,6 +64,13 @@ ERRORS = [
     Bad("Permute", {"dims": [0, 1, 2]}, (1, 2, 4, 4), ShapeError, ("3 entries",), torch=False),
     Bad("GLU", {"dim": 1}, (1, 3, 4, 4), ShapeError, ("odd",)),
     Bad("StochasticDepth", {"p": 1.5}, (1, 2, 4, 4), SpecError, ("probability",), torch=False),
+    Bad("Fold", {"output_size": [3, 3], "kernel_size": 2}, (1, 8, 3), ShapeError, ("2 · 2 = 4", "3")),
+    Bad("Unfold", {"kernel_size": 5}, (1, 2, 3, 3), ShapeError, ("does not fit",)),
+    Bad("FractionalMaxPool2d", {"kernel_size": 3, "output_size": 4}, (1, 1, 5, 5), ShapeError, ("too large",)),
+    Bad("FractionalMaxPool2d", {"kernel_size": 2}, (1, 1, 5, 5), SpecError, ("output_size or output_ratio",),
+        torch=False),
+    Bad("FractionalMaxPool2d", {"kernel_size": 2, "output_ratio": 1.5}, (1, 1, 5, 5), SpecError, ("between 0 and 1",),
+        torch=False),
 ]
 
 

@@ -142,6 +142,10 @@ ROWS: list[tuple[str, dict, list]] = [
     ("RMSNorm", {"normalized_shape": [4, 5], "eps": 1e-6}, [3, 4, 5]),
     ("FeatureAlphaDropout", {"p": 0.2}, [3, 4, 4]),
     ("CrossMapLRN2d", {"size": 3}, [4, 5, 5]),
+    ("Unfold", {"kernel_size": [2, 3], "padding": 1, "stride": 2, "dilation": [1, 2]}, [3, 7, 8]),
+    ("Fold", {"output_size": [5, 6], "kernel_size": [2, 3], "padding": 1, "stride": [2, 1]}, [12, 18]),
+    ("FractionalMaxPool2d", {"kernel_size": 2, "output_ratio": [0.5, 0.7]}, [3, 9, 10]),
+    ("FractionalMaxPool3d", {"kernel_size": [1, 2, 2], "output_size": [3, 4, 4]}, [2, 4, 6, 7]),
 ]
 
 # further configurations of rules with many branches (upsampling modes, strides)
@@ -225,6 +229,12 @@ def test_field_agrees(row):
     type_name, args, shape = row
     if len(shape) < 2:
         pytest.skip("no spatial axis")
+    if type_name.startswith("FractionalMaxPool"):
+        pytest.skip("random windows: a gradient sees one draw's argmax; the analytic field is the largest "
+                    "window one output can read (one k-window, tested in tests/layers/test_issue11.py)")
+    if type_name == "Unfold":
+        pytest.xfail("im2col reads one input element per output element; its global field is the union, "
+                     "which torch_bridge/field.py measures only for the reshapes in KEPT_TYPES (not Unfold yet)")
     net = cnncalc.loads(_yaml(type_name, args, shape))
     report = cnncalc.analyze(net)
     last = report.layers[-1]
