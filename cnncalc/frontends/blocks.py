@@ -213,7 +213,7 @@ class _Writer:
                 type_name = entry["type"]
             args.update(entry["meta"])
             out.append({type_name: args} if args else type_name)
-        return out
+        return _fold_repeats(out) if _is_sequential(scope) else out
 
     def definitions(self) -> dict:
         blocks: dict[str, dict] = {}
@@ -243,6 +243,27 @@ class _Writer:
         while name in taken:
             name, suffix = f"{base}_{suffix}", suffix + 1
         return name
+
+
+def _fold_repeats(items: list) -> list:
+    """Identical consecutive unnamed items of a positional list as one ``{Type: {repeat: n}}``: the copies
+    take n consecutive positions, so every path stays what it was (SPEC: unnamed repeats)."""
+    out: list = []
+    counts: list[int] = []
+    for item in items:
+        plain = isinstance(item, str) or not ({"name", "from", "repeat"} & set(next(iter(item.values()))))
+        if out and plain and item == out[-1]:
+            counts[-1] += 1
+            continue
+        out.append(item)
+        counts.append(1 if plain else 0)
+    result = []
+    for item, count in zip(out, counts):
+        if count > 1:
+            type_name, args = (item, {}) if isinstance(item, str) else next(iter(item.items()))
+            item = {type_name: {**args, "repeat": count}}
+        result.append(item)
+    return result
 
 
 def _ref_name(local: dict, tensor: Any) -> str:

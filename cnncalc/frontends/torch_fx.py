@@ -178,7 +178,7 @@ def _assign_scopes(ops: list[Op], module: Any = None) -> None:
         producers = [o for o in ops[:index] if o.node in reads]
         after = next((o for o in ops[index + 1:] if o.module_path is not None), None)
         candidates = []
-        if producers and len(producers) == len(set(reads)):
+        if len(producers) >= 2 and len(producers) == len(set(reads)):   # one input: the op comes after
             shared = producers[0].scope                    # where every input is made (a concat of branches)
             for producer in producers[1:]:
                 shared = _common(shared, producer.scope)

@@ -226,6 +226,103 @@ MODELS = {
 }
 
 
+def channel_shuffle(x, groups):
+    """torchvision's ShuffleNetV2 channel shuffle: view, transpose, view back."""
+    batch, channels, height, width = x.size()
+    x = x.view(batch, groups, channels // groups, height, width)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(batch, -1, height, width)
+
+
+class ShuffleUnit(nn.Module):
+    """ShuffleNetV2's stride-1 unit: x1, x2 = x.chunk(2, dim=1); cat(x1, branch2(x2)); shuffle."""
+
+    def __init__(self, channels):
+        super().__init__()
+        half = channels // 2
+        self.branch2 = nn.Sequential(nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(True),
+                                     nn.Conv2d(half, half, 3, 1, 1, groups=half, bias=False), nn.BatchNorm2d(half))
+
+    def forward(self, x):
+        x1, x2 = x.chunk(2, dim=1)
+        out = torch.cat((x1, self.branch2(x2)), dim=1)
+        return channel_shuffle(out, 2)
+
+
+class TinyShuffleNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, 2, 1)
+        self.stage = nn.Sequential(ShuffleUnit(8), ShuffleUnit(8))
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        x = self.stage(self.conv1(x))
+        return self.fc(x.mean([2, 3]))
+
+
+class Gamma(nn.Module):
+    """A layer scale held as a module's ``weight`` (cnncalc's LayerScale; timm keeps it as ``gamma``)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((channels, 1, 1), 1e-6))
+
+    def forward(self, x):
+        return self.weight * x
+
+
+class CNBlock(nn.Module):
+    """ConvNeXt's block: depthwise 7x7, permute to channels last, LayerNorm, MLP, permute back, layer scale."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * dim, dim)
+        self.layer_scale = Gamma(dim)
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y))))
+        return x + self.layer_scale(torch.permute(y, (0, 3, 1, 2)))
+
+
+class TinyConvNeXt(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 4, stride=4)
+        self.blocks = nn.Sequential(CNBlock(8), CNBlock(8))
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x):
+        x = self.blocks(self.stem(x))
+        return self.head(x.mean((-2, -1)) * 0.5)
+
+
+class TinyFCN(nn.Module):
+    """A segmentation head scaled back to the input's size: F.interpolate(size=x.shape[-2:]), sums and amax."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Conv2d(1, 4, 3, 2, 1), nn.ReLU(), nn.Conv2d(4, 4, 3, 2, 1))
+        self.classifier = nn.Conv2d(4, 3, 1)
+
+    def forward(self, x):
+        y = self.classifier(self.backbone(x))
+        y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return y.sum(1, keepdim=True) + y.amax(dim=1, keepdim=True) / 4
+
+
+MODELS.update({
+    "shufflenet": (TinyShuffleNet, (3, 16, 16)),
+    "convnext": (TinyConvNeXt, (3, 16, 16)),
+    "fcn": (TinyFCN, (1, 12, 12)),
+})
+
+
 class Unsupported(nn.Module):
     """Unsupported: a running sum along the channels (no cnncalc layer type is a cumulative sum)."""
 

@@ -159,3 +159,22 @@ def test_summarize_yaml_does_not_import_torch():
     code = ("import sys; from cnncalc.api import load, analyze; analyze(load(sys.argv[1])); "
             "assert 'torch' not in sys.modules and 'onnx' not in sys.modules")
     subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "resnet18.yaml")], check=True, cwd=ROOT)
+
+
+def test_identical_instances_fold_into_repeat_and_pieces_are_named():
+    """ShuffleNet-style: x.chunk(2, dim=1)'s pieces read as chunk_0.0 / chunk_0.1; two identical units, one repeat."""
+    doc = import_module(models.TinyShuffleNet(), input=(3, 16, 16), name="s")
+    assert doc["blocks"]["stage"]["layers"] == [{"shuffle_unit": {"repeat": 2}}]
+    unit = doc["blocks"]["shuffle_unit"]["layers"]
+    assert unit[0] == {"chunk": {"chunks": 2, "dim": 1, "name": "chunk_0"}}
+    assert unit[2]["concat"]["from"] == ["chunk_0.0", "branch2"]
+    paths = [layer.path for layer in imported(models.TinyShuffleNet(), (3, 16, 16)).layers]
+    assert "stage.1.branch2.4" in paths and "stage.0.chunk_0.1" in paths
+
+
+def test_convnext_style_layer_scale_and_permutes():
+    doc = import_module(models.TinyConvNeXt(), input=(3, 16, 16), name="c")
+    body = doc["blocks"]["cnblock"]["layers"]
+    assert {"Permute": {"dims": [0, 2, 3, 1], "name": "permute_1"}} in body
+    assert {"LayerScale": {"name": "layer_scale"}} in body
+    assert [next(iter(item)) for item in doc["layers"]] == ["Conv2d", "blocks", "mean", "scale", "Linear"]
