@@ -11,7 +11,10 @@ FLOPs are counted as the torch family of the same operation counts them
 
 Keras 'same' padding pads max((⌈n/s⌉ − 1)·s + d(k − 1) + 1 − n, 0) in total, the
 larger half at the end (bottom/right) — for any n, symbolic ones included.
-These types have no torch constructor: verify, run and export --to torch refuse them.
+Each type's torch module (``to_torch``: a class of layers/_keras_torch.py computing
+the Keras operation on channels-last tensors) lets verify, to_torch and export
+--to torch check and write Keras files; a shared call (weights tied to an
+earlier layer) is refused there.
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ from .base import (
     dim_max, expect_rank, fmt_shape, fmt_spatial, int_arg, int_tuple_arg, is_int, normalize_dim, number_arg, numel,
     optional,
 )
+from ..errors import CnnCalcError
+from ._keras_torch import register_sources
 from .registry import lookup, register_keras
+
+register_sources()
 
 AXES = {1: ("steps",), 2: ("rows", "cols"), 3: ("dim1", "dim2", "dim3")}
 
@@ -95,6 +102,24 @@ class KerasLayer(LayerType):
                                           if name not in {a.name for a in cls.own}) + (
             Arg("shared", bool_arg, False, "a second call of an earlier layer: its weights are not counted again"),)
 
+    #: the class of layers/_keras_torch.py that computes this type on channels-last tensors
+    torch_class: str | None = None
+
+    def torch_args(self, cfg, inputs) -> dict:
+        """The keyword arguments of ``torch_class`` for this layer at these input shapes."""
+        return {}
+
+    def torch_kwargs(self, cfg, inputs) -> dict:
+        if cfg.get("shared"):
+            raise CnnCalcError(f"{self.name} is a shared call of an earlier layer (weights tied to it): "
+                               f"cnncalc's torch model cannot tie weights yet",
+                               hint="give the layer its own weights (drop shared: true) to build or export it")
+        return self.torch_args(cfg, inputs)
+
+    def to_torch(self, cfg, inputs):
+        from ._torch_ops import build
+        return build(self.torch_class, **self.torch_kwargs(cfg, inputs))
+
     def outcome(self, cfg, output, params=None, buffers=None, macs=0, flops=0, field=None) -> Outcome:
         if cfg.get("shared"):
             params, buffers = {}, {}
@@ -143,6 +168,7 @@ def _padding(*options):
 class _KerasConv(KerasLayer):
     rank = 2
     kind = "conv"        # conv | depthwise | separable
+    torch_class = "KerasConv"
     weights = ("kernel", "bias", "depthwise", "pointwise")
 
     def __init_subclass__(cls, **kwargs):
@@ -165,6 +191,18 @@ class _KerasConv(KerasLayer):
         own += [Arg("activation", activation_arg, None), Arg("use_bias", bool_arg, True)]
         cls.own = tuple(own)
         super().__init_subclass__(**kwargs)
+
+    def torch_args(self, cfg, inputs):
+        x = inputs[0]
+        sizes = window_sizes(Context(), x[1:-1], cfg["kernel_size"], cfg["strides"], cfg["dilation_rate"],
+                             cfg["padding"], "kernel_size")
+        channels = x[-1]
+        return {"rank": self.rank, "in_channels": channels,
+                "filters": cfg["filters"] if self.kind != "depthwise" else channels * cfg["depth_multiplier"],
+                "kernel_size": list(cfg["kernel_size"]), "strides": list(cfg["strides"]),
+                "pads": [[before, after] for _, before, after in sizes], "dilation_rate": list(cfg["dilation_rate"]),
+                "groups": cfg.get("groups", 1), "depth_multiplier": cfg.get("depth_multiplier", 1), "kind": self.kind,
+                "use_bias": cfg["use_bias"], "activation": cfg["activation"]}
 
     def configure(self, args):
         if any(s != 1 for s in args["strides"]) and any(d != 1 for d in args["dilation_rate"]):
@@ -221,8 +259,39 @@ class _KerasConv(KerasLayer):
         return self.outcome(cfg, output, params, {}, macs, flops, None if all(s is None for s in steps) else steps)
 
 
+def transpose_axis(n, k, s, d, output_padding, padding):
+    """One axis of a Keras transposed convolution: (output size, crop before, crop after) of torch's full
+    output (n − 1)·s + d(k − 1) + 1, as keras's torch backend crops it
+    (keras/src/backend/common/backend_utils.py, the JAX padding rule): the padding before is
+    min(⌈L/2⌉, e − 1) of a total L = s + e − 2 ('same'), e + e mod 2 − 2 + output_padding ('same' with
+    output_padding) or 2(e − 1) + output_padding ('valid'; output_padding default max(e, s) − e), e the dilated
+    kernel; crop before = e − 1 − that (a negative crop after extends with zeros)."""
+    effective = d * (k - 1) + 1
+    if padding == "valid":
+        op = dim_max([effective, s]) - effective if output_padding is None else output_padding
+        before, total = effective - 1, 2 * (effective - 1) + op
+    else:
+        total = s + effective - 2 if output_padding is None else effective + effective % 2 - 2 + output_padding
+        before = min(total // 2 + total % 2, effective - 1) if is_int(total) else dim_max([0, (total + 1) // 2])
+    crop = effective - 1 - before
+    out = (n - 1) * s - effective + 2 + total          # full (n − 1)s + e, less crop before and after
+    after = (n - 1) * s + effective - crop - out
+    return out, crop, after
+
+
 class _KerasConvTranspose(KerasLayer):
     rank = 2
+    torch_class = "KerasConvTranspose"
+
+    def torch_args(self, cfg, inputs):
+        x = inputs[0]
+        paddings = cfg["output_padding"] or (None,) * self.rank
+        crops = [list(transpose_axis(n, k, s, d, op, cfg["padding"])[1:]) for n, k, s, d, op in
+                 zip(x[1:-1], cfg["kernel_size"], cfg["strides"], cfg["dilation_rate"], paddings)]
+        return {"rank": self.rank, "in_channels": x[-1], "filters": cfg["filters"],
+                "kernel_size": list(cfg["kernel_size"]), "strides": list(cfg["strides"]),
+                "dilation_rate": list(cfg["dilation_rate"]), "crops": crops, "use_bias": cfg["use_bias"],
+                "activation": cfg["activation"]}
     weights = ("kernel", "bias")
 
     def __init_subclass__(cls, **kwargs):
@@ -244,14 +313,7 @@ class _KerasConvTranspose(KerasLayer):
         out_spatial, steps = [], []
         paddings = cfg["output_padding"] or (None,) * self.rank
         for n, k, s, d, op in zip(spatial, cfg["kernel_size"], cfg["strides"], cfg["dilation_rate"], paddings):
-            effective = d * (k - 1) + 1
-            # keras compute_conv_transpose_output_length
-            if op is None:
-                out = n * s + max(effective - s, 0) if cfg["padding"] == "valid" else n * s
-                crop = 0 if cfg["padding"] == "valid" else max(effective - s, 0) // 2
-            else:
-                crop = effective // 2 if cfg["padding"] == "same" else 0
-                out = (n - 1) * s + effective - 2 * crop + op
+            out, crop, _ = transpose_axis(n, k, s, d, op, cfg["padding"])
             ctx.require_at_least(out, 1, lambda: f"output size would be {out} from {n}")
             out_spatial.append(out)
             steps.append(transposed_axis_step(k, s, crop, d))
@@ -268,6 +330,13 @@ class _KerasConvTranspose(KerasLayer):
 class _KerasPool(KerasLayer):
     rank = 2
     kind = "max"
+    torch_class = "KerasPool"
+
+    def torch_args(self, cfg, inputs):
+        sizes = window_sizes(Context(), inputs[0][1:-1], cfg["pool_size"], cfg["strides"], (1,) * self.rank,
+                             cfg["padding"], "pool_size")
+        return {"rank": self.rank, "kind": self.kind, "pool_size": list(cfg["pool_size"]),
+                "strides": list(cfg["strides"]), "pads": [[before, after] for _, before, after in sizes]}
 
     def __init_subclass__(cls, **kwargs):
         rank = cls.rank
@@ -296,6 +365,10 @@ class _KerasPool(KerasLayer):
 class _KerasGlobalPool(KerasLayer):
     rank = 2
     kind = "avg"
+    torch_class = "KerasGlobalPool"
+
+    def torch_args(self, cfg, inputs):
+        return {"kind": self.kind, "keepdims": cfg["keepdims"]}
     own = (Arg("data_format", _data_format, None), Arg("keepdims", bool_arg, False))
 
     def evaluate(self, cfg, inputs, ctx):
@@ -322,6 +395,15 @@ class BatchNormalization(KerasLayer):
     own = (Arg("axis", _axis_arg, -1), Arg("center", bool_arg, True), Arg("scale", bool_arg, True))
     weights = ("gamma", "beta", "moving_mean", "moving_variance")
     summary = "Keras batch normalisation: gamma (scale) and beta (center); moving mean and variance non-trainable"
+    torch_class = "KerasNormalization"
+
+    def torch_args(self, cfg, inputs):
+        x = inputs[0]
+        axes = cfg["axis"] if isinstance(cfg["axis"], tuple) else (cfg["axis"],)
+        return {"kind": "batch", "view": list(x), "axes": [normalize_dim(a, len(x), "axis") for a in axes],
+                "center": cfg["center"], "scale": cfg["scale"],
+                "epsilon": 1e-3 if cfg["epsilon"] is None else float(cfg["epsilon"]),       # Keras's defaults
+                "momentum": 0.99 if cfg["momentum"] is None else float(cfg["momentum"])}
 
     def evaluate(self, cfg, inputs, ctx):
         from .norm import AFFINE, NORMALISE
@@ -346,6 +428,14 @@ class LayerNormalization(KerasLayer):
            Arg("rms_scaling", bool_arg, False))
     weights = ("gamma", "beta")
     summary = "Keras layer normalisation over axis (default the last)"
+    torch_class = "KerasNormalization"
+
+    def torch_args(self, cfg, inputs):
+        x = inputs[0]
+        axes = cfg["axis"] if isinstance(cfg["axis"], tuple) else (cfg["axis"],)
+        return {"kind": "layer", "view": list(x), "axes": [normalize_dim(a, len(x), "axis") for a in axes],
+                "center": cfg["center"], "scale": cfg["scale"], "rms_scaling": cfg["rms_scaling"],
+                "epsilon": 1e-3 if cfg["epsilon"] is None else float(cfg["epsilon"])}
 
     def evaluate(self, cfg, inputs, ctx):
         from .norm import NORMALISE, STATISTICS
@@ -367,6 +457,11 @@ class Dense(KerasLayer):
     own = (Arg("units", int_arg(1)), Arg("activation", activation_arg, None), Arg("use_bias", bool_arg, True))
     weights = ("kernel", "bias")
     summary = "Keras Dense: a matrix product on the last axis"
+    torch_class = "KerasDense"
+
+    def torch_args(self, cfg, inputs):
+        return {"in_features": inputs[0][-1], "units": cfg["units"], "use_bias": cfg["use_bias"],
+                "activation": cfg["activation"]}
 
     def evaluate(self, cfg, inputs, ctx):
         x = inputs[0]
@@ -384,6 +479,7 @@ class Dense(KerasLayer):
 
 class Flatten(KerasLayer):
     name = "Flatten"
+    torch_class = "KerasReshape"
     own = (Arg("data_format", _data_format, None),)
 
     def evaluate(self, cfg, inputs, ctx):
@@ -406,6 +502,10 @@ class _Identity(KerasLayer):
 
     own = (Arg("rate", _rate),)
     rank: int | None = None
+    torch_class = "KerasDropout"
+
+    def torch_args(self, cfg, inputs):
+        return {"rate": cfg["rate"], "spatial": self.rank is not None}
 
     def evaluate(self, cfg, inputs, ctx):
         x = inputs[0]
@@ -442,6 +542,11 @@ def _pairs_arg(rank: int):
 class _ZeroPadding(KerasLayer):
     rank = 2
     sign = 1          # cropping: −1
+    torch_class = "KerasPad"
+
+    def torch_args(self, cfg, inputs):
+        pairs = cfg["padding" if self.sign > 0 else "cropping"]
+        return {"pads": [[self.sign * before, self.sign * after] for before, after in pairs]}
 
     def __init_subclass__(cls, **kwargs):
         key = "padding" if cls.sign > 0 else "cropping"
@@ -467,6 +572,10 @@ class _ZeroPadding(KerasLayer):
 
 class _UpSampling(KerasLayer):
     rank = 2
+    torch_class = "KerasUpSampling"
+
+    def torch_args(self, cfg, inputs):
+        return {"size": list(cfg["size"]), "interpolation": cfg.get("interpolation", "nearest")}
 
     def __init_subclass__(cls, **kwargs):
         own = [Arg("size", int_tuple_arg(cls.rank, 1), 2), Arg("data_format", _data_format, None)]
@@ -492,6 +601,10 @@ class _UpSampling(KerasLayer):
 class _Merge(KerasLayer):
     arity = None
     torch_name = "add"
+    torch_class = "KerasMerge"
+
+    def torch_args(self, cfg, inputs):
+        return {"op": "add" if self.torch_name == "add" else "multiply"}
 
     def evaluate(self, cfg, inputs, ctx):
         return lookup(self.torch_name).evaluate({}, inputs, ctx)    # the same broadcasting and FLOPs
@@ -510,6 +623,10 @@ class Concatenate(KerasLayer):
     name = "Concatenate"
     arity = None
     own = (Arg("axis", int_arg(), -1),)
+    torch_class = "KerasMerge"
+
+    def torch_args(self, cfg, inputs):
+        return {"op": "concatenate", "axis": cfg["axis"]}
 
     def evaluate(self, cfg, inputs, ctx):
         return lookup("concat").evaluate({"dim": cfg["axis"]}, inputs, ctx)
@@ -521,6 +638,10 @@ class CustomScaleLayer(KerasLayer):
     name = "CustomScaleLayer"
     arity = None
     own = (Arg("scale", number_arg()),)
+    torch_class = "KerasMerge"
+
+    def torch_args(self, cfg, inputs):
+        return {"op": "scale", "scale": float(cfg["scale"])}
 
     def evaluate(self, cfg, inputs, ctx):
         ctx.require(len(inputs) == 2, lambda: f"CustomScaleLayer adds two tensors, found {len(inputs)}")
@@ -531,6 +652,10 @@ class CustomScaleLayer(KerasLayer):
 class Activation(KerasLayer):
     name = "Activation"
     own = (Arg("activation", activation_arg),)
+    torch_class = "KerasActivation"
+
+    def torch_args(self, cfg, inputs):
+        return {"activation": cfg["activation"]}
 
     def evaluate(self, cfg, inputs, ctx):
         return Outcome(inputs[0], {}, {}, 0, activation_flops(cfg["activation"], inputs[0], ctx))
@@ -540,6 +665,10 @@ class ReLU(KerasLayer):
     name = "ReLU"
     own = (Arg("max_value", optional(number_arg(0)), None), Arg("negative_slope", number_arg(0), 0.0),
            Arg("threshold", number_arg(), 0.0))
+    torch_class = "KerasActivation"
+
+    def torch_args(self, cfg, inputs):
+        return {"max_value": cfg["max_value"], "negative_slope": cfg["negative_slope"], "threshold": cfg["threshold"]}
 
     def evaluate(self, cfg, inputs, ctx):
         # a comparison; a second one for max_value (relu6 is 2, as ReLU6); a multiply for negative_slope
@@ -550,12 +679,25 @@ class ReLU(KerasLayer):
 class Softmax(KerasLayer):
     name = "Softmax"
     own = (Arg("axis", int_arg(), -1),)
+    torch_class = "KerasActivation"
+
+    def torch_args(self, cfg, inputs):
+        return {"axis": cfg["axis"]}
 
     def evaluate(self, cfg, inputs, ctx):
         x = inputs[0]
         dim = normalize_dim(cfg["axis"], len(x), "axis")
         flops = 3 * numel(x)        # as Softmax: exp, add, divide per element
         return Outcome(x, {}, {}, 0, flops, GLOBAL if 0 < dim < len(x) - 1 else None)
+
+
+def _plain_number(value: Any, what: str) -> Any:
+    """A number or a (nested) list of numbers, as Rescaling / Normalization take them."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return list(value)
+    raise CnnCalcError(f"{what} {value!r} is not a number or a list of numbers", hint="write it as numbers")
 
 
 def _target_arg(value: Any) -> tuple:
@@ -568,6 +710,10 @@ def _target_arg(value: Any) -> tuple:
 class Reshape(KerasLayer):
     name = "Reshape"
     own = (Arg("target_shape", _target_arg),)
+    torch_class = "KerasReshape"
+
+    def torch_args(self, cfg, inputs):
+        return {"target": list(cfg["target_shape"])}
 
     def evaluate(self, cfg, inputs, ctx):
         x = inputs[0]
@@ -591,6 +737,10 @@ class Reshape(KerasLayer):
 class Permute(KerasLayer):
     name = "Permute"
     own = (Arg("dims", _target_arg),)
+    torch_class = "KerasReshape"
+
+    def torch_args(self, cfg, inputs):
+        return {"dims": list(cfg["dims"])}
 
     def evaluate(self, cfg, inputs, ctx):
         x = inputs[0]
@@ -607,6 +757,10 @@ class Permute(KerasLayer):
 class Rescaling(KerasLayer):
     name = "Rescaling"
     own = (Arg("scale", _anything), Arg("offset", _anything, 0.0))
+    torch_class = "KerasAffine"
+
+    def torch_args(self, cfg, inputs):
+        return {"scale": _plain_number(cfg["scale"], "scale"), "offset": _plain_number(cfg["offset"], "offset")}
 
     def evaluate(self, cfg, inputs, ctx):
         return Outcome(inputs[0], {}, {}, 0, 2 * numel(inputs[0]))     # x · scale + offset
@@ -618,6 +772,17 @@ class Normalization(KerasLayer):
     name = "Normalization"
     own = (Arg("axis", _axis_arg, -1), Arg("mean", _anything, None), Arg("variance", _anything, None),
            Arg("invert", bool_arg, False))
+    torch_class = "KerasAffine"
+
+    def torch_args(self, cfg, inputs):
+        x = inputs[0]
+        if cfg["mean"] is not None:
+            return {"mean": _plain_number(cfg["mean"], "mean"), "variance": _plain_number(cfg["variance"], "variance"),
+                    "invert": cfg["invert"]}
+        axes = cfg["axis"] if isinstance(cfg["axis"], tuple) else (cfg["axis"],)
+        kept = {normalize_dim(a, len(x), "axis") for a in axes}
+        view = [x[d] if d in kept else 1 for d in range(1, len(x))]          # adapt()'s statistics, broadcast
+        return {"view": view, "invert": cfg["invert"]}
 
     def evaluate(self, cfg, inputs, ctx):
         x = inputs[0]

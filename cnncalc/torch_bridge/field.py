@@ -700,6 +700,10 @@ def measure_fields(net: Any = None, layers: Sequence[str] | None = None, *, coun
     notes: list[str] = []
     if spatial_axes < 1:
         return FieldMeasurement([], ["the input has no spatial axes: no receptive field to measure"])
+    if getattr(con.network, "framework", None) == "keras":       # the probes here read channels first
+        return FieldMeasurement([], ["fields not measured: this check reads tensors channels first, a Keras file "
+                                     "is channels last (tests/frontends/test_keras.py checks the Keras types' "
+                                     "fields against Keras's own gradient)"])
     targets = list(layers) if layers is not None else sample_layers(con, count)
     global_targets = []
     for target in targets:
