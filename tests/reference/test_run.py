@@ -22,6 +22,7 @@ SMALL = {"alexnet": (3, 64, 64), "vgg16": (3, 32, 32), "resnet18": (3, 32, 32), 
          "densenet121": (3, 33, 33), "googlenet": (3, 33, 33), "inception_v3": (3, 75, 75),
          "resnet101": (3, 33, 33), "resnext50_32x4d": (3, 33, 33), "squeezenet1_0": (3, 33, 33),
          "squeezenet1_1": (3, 33, 33), "vgg19_bn": (3, 32, 32), "wide_resnet50_2": (3, 33, 33),
+         "efficientnet_b0": (3, 33, 33),
          "mnasnet1_0": (3, 33, 33),
          "shufflenet_v2_x1_0": (3, 33, 33),
          "mobilenet_v3_large": (3, 33, 33)}
