@@ -39,6 +39,8 @@ def profile(name: str) -> Profile:
 
 def layer_counts(plan, report, name: str) -> list[tuple[Layer, Count]]:
     """Per layer of ``report`` (evaluated from ``plan``): what it is, and the peer's count of it."""
+    from ..engine.plan import bind
+    plan = bind(plan, report)            # arguments given as block-input sizes ($in.channels), resolved
     peer = profile(name)
     shapes = {row.name: row.output_shape for row in report.layers}
     out = []
