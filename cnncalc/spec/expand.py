@@ -37,7 +37,13 @@ MAX_BLOCK_DEPTH = 32
 MAX_NAME_LENGTH = 256          # a layer, block or parameter name; paths join at most MAX_BLOCK_DEPTH of them
 MAX_SUGGESTED = 100            # longer words get no did-you-mean: difflib's cost grows with their length
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# a layer's name may also hold '-' after its first character (torchvision's RegNet names
+# its blocks block1-0 with add_module); never first, so `from: -1` stays an index, and
+# not in block or parameter names, where `$a-b` would read as a subtraction
+_LAYER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 NAME_RULE = "names use ASCII letters, digits and underscores and do not start with a digit"
+LAYER_NAME_RULE = ("layer names use ASCII letters, digits, underscores and '-', and start with a letter "
+                   "or an underscore")
 _SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -721,22 +727,23 @@ def _check_name(name: Any, what: str, loc: Loc) -> None:
     Python's ``str.isidentifier`` accepts ``conv_é``; the format does not, so
     that every name is also a plain torch attribute and an ASCII column in a table.
     """
-    if isinstance(name, str) and _NAME.match(name) and len(name) <= MAX_NAME_LENGTH:
+    pattern, rule = (_LAYER_NAME, LAYER_NAME_RULE) if what == "name" else (_NAME, NAME_RULE)
+    if isinstance(name, str) and pattern.match(name) and len(name) <= MAX_NAME_LENGTH:
         return
     if isinstance(name, int) and not isinstance(name, bool) and name >= 0:
         name = str(name)                 # name: 3 is digits, as name: "3" is
     if not isinstance(name, str):
-        raise SpecError(f"{what} must be text, found {_shown_value(name)}", loc=loc, hint=NAME_RULE)
+        raise SpecError(f"{what} must be text, found {_shown_value(name)}", loc=loc, hint=rule)
     if len(name) > MAX_NAME_LENGTH:
         raise SpecError(f"{what} {shown(name)} is too long (at most {MAX_NAME_LENGTH} characters)", loc=loc)
     if name.isdigit():
-        raise SpecError(f"{what} {shown(name)} is only digits; {NAME_RULE}", loc=loc,
+        raise SpecError(f"{what} {shown(name)} is only digits; {rule}", loc=loc,
                         hint="names made of digits are given by position in a block with 'sequential: true'")
     if not name.isascii():
         odd = next(char for char in name if not char.isascii())
-        raise SpecError(f"{what} {shown(name)} has the non-ASCII character {odd!r}; {NAME_RULE}", loc=loc,
+        raise SpecError(f"{what} {shown(name)} has the non-ASCII character {odd!r}; {rule}", loc=loc,
                         hint="e.g. conv_e instead of conv_é")
-    raise SpecError(f"{what} {shown(name)} is not a valid name; {NAME_RULE}", loc=loc,
+    raise SpecError(f"{what} {shown(name)} is not a valid name; {rule}", loc=loc,
                     hint="e.g. conv_1, bn2, layer1")
 
 
