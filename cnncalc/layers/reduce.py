@@ -48,7 +48,14 @@ class _Reduce(LayerType):
             extra = f" + {self.extra_per_output} · {outputs}" if self.extra_per_output else ""
             ctx.explain("FLOPs", f"{numel(x)} − {outputs}{extra}", flops)
         keeps_axes = cfg["keepdim"] or not reduced & {1}
-        field = GLOBAL if reduced & set(range(2, rank)) or not keeps_axes else None
+        spatial_reduced = reduced & set(range(2, rank))
+        if not keeps_axes:
+            field = GLOBAL
+        elif spatial_reduced and cfg["keepdim"] and spatial_reduced != set(range(2, rank)):
+            # kept axes stay where they are: global only along the reduced spatial axes (as Linear on W)
+            field = tuple(GLOBAL if axis in spatial_reduced else None for axis in range(2, rank))
+        else:
+            field = GLOBAL if spatial_reduced else None
         return Outcome(output, {}, {}, 0, flops, field)
 
     def to_torch(self, cfg, inputs):

@@ -144,3 +144,19 @@ def test_block_input_count_is_checked():
     with pytest.raises(SpecError) as info:
         cnncalc.loads(text)
     assert "takes 2 inputs" in info.value.message
+
+
+@pytest.mark.parametrize("dims, expected", [([3], (3, 10)), ([2], (8, 3)), ([2, 3], (8, 10))])
+def test_a_reduction_with_keepdim_is_global_only_along_the_reduced_axes(dims, expected):
+    """x.mean(dim, keepdim=True) after a 3x3 conv: one output element's gradient spans the reduced
+    axes whole and 3 along the kept ones (measured by autograd, as torch_bridge.field does)."""
+    torch = pytest.importorskip("torch")
+    text = ("input: [2, 8, 10]\nlayers:\n  - Conv2d: {out_channels: 3, kernel_size: 3}\n"
+            f"  - mean: {{dim: {dims}, keepdim: true}}\n")
+    report = cnncalc.analyze(cnncalc.loads(text))
+    assert tuple(report.layers[-1].receptive_field.size) == expected
+    x = torch.randn(1, 2, 8, 10, requires_grad=True)
+    cnncalc.to_torch(cnncalc.loads(text))(x)[0, 0, 0, 0].backward()
+    read = x.grad[0].abs().sum(0) != 0
+    rows, cols = read.any(1).nonzero().flatten(), read.any(0).nonzero().flatten()
+    assert (int(rows.max() - rows.min()) + 1, int(cols.max() - cols.min()) + 1) == expected
