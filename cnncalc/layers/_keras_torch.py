@@ -73,17 +73,22 @@ class KerasConvTranspose(nn.Module):
         super().__init__()
         self.conv = getattr(nn, f"ConvTranspose{rank}d")(in_channels, filters, kernel_size, strides, 0, 0, 1,
                                                         use_bias, dilation_rate)
-        self.pads = [-c for pair in reversed(crops) for c in pair]
+        self.rank, self.pads = rank, [-c for pair in reversed(crops) for c in pair]
         self.activation = activation
 
     def forward(self, x):
-        y = F.pad(self.conv(torch.movedim(x, -1, 1)), self.pads)
-        return keras_activation(torch.movedim(y, 1, -1), self.activation)
+        conv = self.conv
+        transposed = getattr(F, f"conv_transpose{self.rank}d")
+        y = transposed(torch.movedim(x, -1, 1), conv.weight, None, conv.stride, 0, 0, 1, conv.dilation)
+        y = torch.movedim(F.pad(y, self.pads), 1, -1)                  # extended positions get the bias too
+        return keras_activation(y if conv.bias is None else y + conv.bias, self.activation)
 ''',
     "KerasPool": '''
 class KerasPool(nn.Module):
-    """Keras Max/AveragePooling on channels last; 'same' pads (before, after) and averages only the
-    part of each window inside the input, as Keras does."""
+    """Keras Max/AveragePooling on channels last; 'same' pads (before, after). Averages as keras's torch
+    backend does (keras/src/backend/torch/nn.py average_pool, _apply_same_padding): the padding is left out
+    of the average where it is the same on both sides of every axis, else the border is replicated into it
+    (TensorFlow leaves it out always)."""
 
     def __init__(self, rank, kind, pool_size, strides, pads):
         super().__init__()
@@ -97,10 +102,10 @@ class KerasPool(nn.Module):
             y = pool(F.pad(x, self.pads, value=float("-inf")), self.pool_size, self.strides)
         else:
             pool = getattr(F, f"avg_pool{self.rank}d")
-            y = pool(F.pad(x, self.pads), self.pool_size, self.strides)
-            if any(self.pads):
-                inside = pool(F.pad(torch.ones_like(x[:1, :1]), self.pads), self.pool_size, self.strides)
-                y = y / inside
+            if self.pads[0::2] == self.pads[1::2]:
+                y = pool(x, self.pool_size, self.strides, self.pads[-2::-2], count_include_pad=False)
+            else:
+                y = pool(F.pad(x, self.pads, mode="replicate"), self.pool_size, self.strides)
         return torch.movedim(y, 1, -1)
 ''',
     "KerasGlobalPool": '''
@@ -150,7 +155,8 @@ class KerasNormalization(nn.Module):
         else:
             reduce = self.axes
             if self.rms_scaling:
-                y = x * torch.rsqrt((x * x).mean(dim=reduce, keepdim=True) + self.epsilon)
+                # keras.ops.layer_normalization's rms_scaling (deprecated there): x / sqrt(variance + ε), γ
+                y = x * torch.rsqrt(x.var(dim=reduce, keepdim=True, unbiased=False) + self.epsilon)
                 return y * self.gamma.reshape(view)
             mean = x.mean(dim=reduce, keepdim=True)
             variance = x.var(dim=reduce, keepdim=True, unbiased=False)
