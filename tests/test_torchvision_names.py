@@ -32,9 +32,9 @@ MIRRORED = sorted(path.stem for path in TORCHVISION_DATA.glob("*.json"))
 MIRRORS = re.compile(r"torchvision\.models\.(?:segmentation\.)?(\w+)")
 # the examples that mirror a torchvision model (a file's stem is its builder's name)
 ZOO = ["alexnet", "densenet121", "efficientnet_b0", "googlenet", "inception_v3", "mnasnet1_0",
-       "mobilenet_v2", "mobilenet_v3_large", "resnet101", "resnet18", "resnet50",
-       "resnext50_32x4d", "shufflenet_v2_x1_0", "squeezenet1_0", "squeezenet1_1", "vgg16",
-       "vgg19_bn", "wide_resnet50_2"]
+       "mobilenet_v2", "mobilenet_v3_large", "regnet_y_400mf", "resnet101", "resnet18",
+       "resnet50", "resnext50_32x4d", "shufflenet_v2_x1_0", "squeezenet1_0", "squeezenet1_1",
+       "vgg16", "vgg19_bn", "wide_resnet50_2"]
 # input side for the comparison with torchvision itself: small, so the test stays quick,
 # and at least what every model accepts (Inception v3 needs 75)
 COMPARE_SIDE = {"inception_v3": 80}
