@@ -99,7 +99,8 @@ def main() -> None:
                                           rounds=args.rounds)
             time_rows.append([name, str(batch), _timing.spread_text(spreads["cnncalc"]),
                               _timing.spread_text(spreads["torch"]),
-                              _timing.ratio_text(spreads["cnncalc"].ratio_to(spreads["torch"]))])
+                              _timing.ratio_text(spreads["cnncalc"].ratio_to(spreads["torch"])),
+                              f"{spreads['torch'].median / spreads['cnncalc'].median:,.0f}×"])
             stats = torchinfo.summary(model, input_size=tuple(report.input_shape), verbose=0, device=device)
             fwd_bwd = stats.total_output_bytes               # "Forward/backward pass size": outputs × 2
             total = stats.total_input + fwd_bwd + stats.total_param_bytes   # "Estimated Total Size"
@@ -117,7 +118,7 @@ def main() -> None:
               f"{'all ' + str(len(proven.compared)) + ' checks agree' if proven.ok else 'MISMATCH'}")
     print()
     print("Time: cnncalc summarize --train (in process) against one torch training step (Adam, fp32)")
-    _timing.print_table(["model", "batch", "cnncalc", "torch step", "ratio"], time_rows)
+    _timing.print_table(["model", "batch", "cnncalc", "torch step", "ratio", "torch ÷ cnncalc"], time_rows)
     print()
     print("Memory: torchinfo's estimate against the truth (torchinfo / truth; 1.00× is right)")
     _timing.print_table(["model", "batch", "torchinfo fwd/bwd", "saved (torch=cnncalc)", "ratio",
