@@ -657,13 +657,15 @@ def evaluate_baseline(report: Report, baseline: Baseline, max_growth: Fraction) 
 def run_checks(network: Any, limits: Mapping[str, Limit], *, baselines: Sequence[Baseline] = (),
                max_growth: Fraction = Fraction(1, 20), only_file: bool = True, input: Any = None,
                sizes: Mapping[str, int] | None = None, batch: int | None = None,
-               dtype: str | None = None, labels: Labels | None = None, train: Any = None) -> CheckResult:
+               dtype: str | None = None, labels: Labels | None = None, train: Any = None,
+               count_as: str | None = None) -> CheckResult:
     """Analyze ``network`` (a NetworkSpec) and check the file's budget merged with ``limits``.
 
     The overrides are checked like :func:`cnncalc.analyze`'s; ``labels`` names
     them in messages (the flags, for the command line). ``train`` (as
     ``analyze``'s) adds the training step to the report and gives
-    ``train_memory`` the options its limit does not name.
+    ``train_memory`` the options its limit does not name. ``count_as`` (as
+    ``analyze``'s) checks ``macs``/``flops`` limits against that tool's figures.
     """
     from .api import analyze_checked, analyze_training
     from .engine.training import TrainingOptions
@@ -672,8 +674,13 @@ def run_checks(network: Any, limits: Mapping[str, Limit], *, baselines: Sequence
     options = check_train(train)
     file_limits = read_budget(network.budget)
     merged = merge_limits(file_limits, limits)
-    report = (analyze_training(network, overrides, options) if options is not None
-              else analyze_checked(network, overrides))
+    if options is not None:
+        report = analyze_training(network, overrides, options, count_as)
+    elif count_as is not None:
+        from .api import analyze
+        report = analyze(network, count_as=count_as, **overrides.as_kwargs())
+    else:
+        report = analyze_checked(network, overrides)
 
     def training_for(limit: Limit) -> Any:
         given = dict(limit.options or {})
@@ -699,7 +706,8 @@ def check(net: Any, *, params: Any = None, trainable_params: Any = None, macs: A
           param_memory: Any = None, activation_memory: Any = None, min_rf: Any = None, max_rf: Any = None,
           baseline: Any = None, max_growth: Any = DEFAULT_MAX_GROWTH, input: Sequence[Any] | None = None,
           sizes: Mapping[str, int] | None = None, batch: int | None = None, dtype: str | None = None,
-          strict: bool = False, train_memory: Any = None, train: Any = None) -> CheckResult:
+          strict: bool = False, train_memory: Any = None, train: Any = None,
+          count_as: str | None = None) -> CheckResult:
     """Check a network against its file's ``budget`` and these limits (which override the file's).
 
     ``net`` is a path, YAML text, a loaded network or an analyzed Report.
@@ -711,7 +719,8 @@ def check(net: Any, *, params: Any = None, trainable_params: Any = None, macs: A
     step: ``"16GiB"``, or ``{"limit": "16GiB", "batch": 32, "optimizer":
     "adam", "precision": "bf16-mixed"}``; what it does not name comes from
     ``train`` (as ``analyze``'s), else the batch given or the file's, adam,
-    fp32. With ``strict=True`` a failed limit raises
+    fp32. ``count_as`` (a peer, as ``analyze``'s) compares ``macs`` and
+    ``flops`` limits with that tool's figures. With ``strict=True`` a failed limit raises
     :class:`cnncalc.BudgetExceeded` whose message holds the table. Every
     argument is checked first: a bad one raises :class:`cnncalc.ArgumentError`.
     """
@@ -742,7 +751,7 @@ def check(net: Any, *, params: Any = None, trainable_params: Any = None, macs: A
     else:
         from .api import as_network
         result = run_checks(as_network(net), limits, baselines=baselines, max_growth=growth,
-                            train=train, **overrides.as_kwargs())
+                            train=train, count_as=count_as, **overrides.as_kwargs())
     if strict:
         result.raise_if_exceeded()
     return result
@@ -881,8 +890,9 @@ def source_text(check_: Check) -> str:
 def title_text(result: CheckResult) -> str:
     from .render.rows import shape_text
     report = result.report
+    counted = f", MACs as {report.counted_as} counts them" if report.counted_as else ""
     return (f"{cut(report.name, MAX_NAME_SHOWN)} — {cut(result.source, MAX_NAME_SHOWN)}, "
-            f"input {visible(shape_text(report.input_shape))}, {report.dtype}")
+            f"input {visible(shape_text(report.input_shape))}, {report.dtype}{counted}")
 
 
 def build_table(result: CheckResult):

@@ -66,9 +66,12 @@ Examples:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "github"]), default="table",
               show_default=True, help="github: GitHub Actions ::error annotations at the budget's lines.")
 @click.option("--notices", is_flag=True, help="With --format github, also annotate passing checks (::notice).")
+@click.option("--count-as", "count_as", metavar="PEER", default=None,
+              help="Check --max-macs/--max-flops against that tool's figures: torchinfo, fvcore, ptflops, thop, "
+                   "torchscan or flopcounter.")
 @train_options
-def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, fmt, notices, train, optimizer,
-                  precision, train_device, **limit_values):
+def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, fmt, notices, count_as, train,
+                  optimizer, precision, train_device, **limit_values):
     """Budgets for CI: params, MACs, FLOPs, memory and field limits per file.
 
     Checks each FILE against its `budget:` section and the --max-* flags.
@@ -103,7 +106,7 @@ def check_command(files, baseline, max_growth, input_text, sets, batch, dtype, f
             network = load(path)
             result = run_checks(network, limits, baselines=baselines, max_growth=growth,
                                 only_file=len(paths) == 1, input=input_shape, sizes=sizes, batch=batch,
-                                dtype=dtype, labels=CLI, train=training)
+                                dtype=dtype, labels=CLI, train=training, count_as=count_as)
         except CnnCalcError as err:
             errors.append((path, err))
             if fmt == "table":
