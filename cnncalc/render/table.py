@@ -225,7 +225,7 @@ def summary_lines(report: Report, shown_rows: int | None = None, depth: int | No
         f"Memory ({report.dtype}): parameters {_bytes(t.param_bytes)}; "
         f"layer outputs {_bytes(t.activation_bytes)} summed over all layers",
         f"Peak activations: {_bytes(t.peak_activation_bytes)} alive at once "
-        f"(the input included, each tensor freed after its last use)",
+        f"(input included, tensors freed after last use)",
     ]
     lines.append(field_sentence(report.receptive_field))
     step = report.training
