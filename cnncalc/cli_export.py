@@ -44,9 +44,14 @@ def export(file, target, output, input_text, sets, batch, class_name):
       cnncalc export examples/fcn.yaml --set H=512,W=512 --class-name Fcn512
       cnncalc export examples/alexnet.yaml --input 3,227,227 --batch 8 -o alexnet.py
       cnncalc export examples/keras/vgg16.yaml --to keras -o vgg16_keras.py
+      cnncalc export examples/resnet18.yaml --to keras -o resnet18_keras.py   # channels last
+
+    --to keras writes Keras Functional-API source for any file: a torch file
+    is translated layer by layer, channels last (docs/keras.md); a layer
+    Keras cannot say is refused by name.
     """
     from .cli import parse_input, parse_sets
-    if target == "keras":                               # Keras files (framework: keras): Functional API source
+    if target == "keras":                               # any file: Functional API source, channels last
         from .api import load
         from .frontends.export_keras import keras_source
         source = keras_source(load(file), input=parse_input(input_text), sizes=parse_sets(sets))
