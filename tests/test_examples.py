@@ -62,6 +62,35 @@ MEASURED_MACS = {
 }
 
 
+# torchvision's segmentation models at its 520x520: (params, MACs published, digits, exact
+# MACs measured on torchvision's own model); both count the aux classifier, which the eval
+# forward runs (the files keep it as a dead-end branch)
+SEGMENTATION = {
+    "fcn_resnet50": (35_322_218, 152.717e9, 3, 152_716_512_000),
+    "deeplabv3_resnet50": (42_004_074, 178.722e9, 3, 178_721_945_088),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEGMENTATION))
+def test_torchvision_segmentation_figures_at_520(name, example):
+    params, macs, digits, measured = SEGMENTATION[name]
+    network = cnncalc.load(example(name))
+    assert network.symbols == ("H", "W")
+    report = cnncalc.analyze(network, sizes={"H": 520, "W": 520})
+    assert report.totals.params == params
+    assert round(report.totals.macs / 1e9, digits) == round(macs / 1e9, digits)
+    assert report.totals.macs == measured
+    assert report.output_shape == (1, 21, 520, 520)
+
+
+@pytest.mark.parametrize("name", sorted(SEGMENTATION))
+def test_segmentation_output_is_the_inputs_size_for_any_size(name, example):
+    network = cnncalc.load(example(name))
+    for height, width in ((64, 64), (97, 131), (33, 40)):
+        report = cnncalc.analyze(network, sizes={"H": height, "W": width})
+        assert report.output_shape == (1, 21, height, width)
+
+
 @pytest.mark.parametrize("name", sorted(TORCHVISION))
 def test_torchvision_figures(name, example):
     params, macs, digits = TORCHVISION[name]
@@ -128,3 +157,17 @@ def test_every_example_rows_sum_to_totals(path, example):
     report = cnncalc.analyze(network, sizes=sizes)
     for key in ("params", "trainable_params", "buffers", "macs", "flops", "activation_bytes"):
         assert sum(getattr(row, key) for row in report.layers) == getattr(report.totals, key), key
+
+
+@pytest.mark.parametrize("name", sorted(SEGMENTATION))
+def test_sizes_gives_the_segmentation_rule(name, example):
+    """Any H and W work: the dilated backbone floors its three halvings and never refuses
+    a size (7x7 stride 2 padding 3, then 3x3 stride 2 padding 1, then 3x3 stride 2
+    padding 1 all keep 1 at 1), and the output is interpolated to the input's own size."""
+    from click.testing import CliRunner
+
+    from cnncalc.cli import main
+    result = CliRunner().invoke(main, ["sizes", str(example(name)), "--limit", "40"])
+    assert result.exit_code == 0, result.output
+    for axis in ("H", "W"):
+        assert f"{axis}: {axis} ≥ 1" in result.output

@@ -31,10 +31,11 @@ MIRRORED = sorted(path.stem for path in TORCHVISION_DATA.glob("*.json"))
 # an example's header says which torchvision builder it mirrors
 MIRRORS = re.compile(r"torchvision\.models\.(?:segmentation\.)?(\w+)")
 # the examples that mirror a torchvision model (a file's stem is its builder's name)
-ZOO = ["alexnet", "convnext_tiny", "densenet121", "efficientnet_b0", "googlenet",
-       "inception_v3", "mnasnet1_0", "mobilenet_v2", "mobilenet_v3_large", "regnet_y_400mf",
-       "resnet101", "resnet18", "resnet50", "resnext50_32x4d", "shufflenet_v2_x1_0",
-       "squeezenet1_0", "squeezenet1_1", "vgg16", "vgg19_bn", "wide_resnet50_2"]
+ZOO = ["alexnet", "convnext_tiny", "deeplabv3_resnet50", "densenet121", "efficientnet_b0",
+       "fcn_resnet50", "googlenet", "inception_v3", "mnasnet1_0", "mobilenet_v2",
+       "mobilenet_v3_large", "regnet_y_400mf", "resnet101", "resnet18", "resnet50",
+       "resnext50_32x4d", "shufflenet_v2_x1_0", "squeezenet1_0", "squeezenet1_1", "vgg16",
+       "vgg19_bn", "wide_resnet50_2"]
 # input side for the comparison with torchvision itself: small, so the test stays quick,
 # and at least what every model accepts (Inception v3 needs 75)
 COMPARE_SIDE = {"inception_v3": 80}
@@ -43,7 +44,14 @@ COMPARE_SIDE = {"inception_v3": 80}
 # bare nn.Parameter (here a LayerScale layer, whose weight it is), and its LayerNorm2d is
 # an nn.LayerNorm whose forward permutes (here Permute, LayerNorm, Permute: child 1)
 RENAMED = {"convnext_tiny": ((r"\.layer_scale$", ".layer_scale.weight"),
-                             (r"^(features\.0\.1|features\.[246]\.0|classifier\.0)\.(weight|bias)$", r"\1.1.\2"))}
+                             (r"^(features\.0\.1|features\.[246]\.0|classifier\.0)\.(weight|bias)$", r"\1.1.\2")),
+           # the segmentation models' aux head reads backbone.layer3, and a layer outside a
+           # block cannot name one inside it: the head sits in the backbone block
+           "fcn_resnet50": ((r"^aux_classifier\.", "backbone.aux_classifier."),),
+           "deeplabv3_resnet50": ((r"^aux_classifier\.", "backbone.aux_classifier."),)}
+# keys that a rename also moves in the order (a bare nn.Parameter comes before its
+# module's children in torchvision; the aux head is registered last there)
+MOVED = re.compile(r"(\.layer_scale|^aux_classifier\..*)$")
 
 
 def raw_torchvision_shapes(name: str) -> dict[str, list[int]]:
@@ -56,6 +64,12 @@ def as_ours(name: str, key: str) -> str:
     for pattern, replacement in RENAMED.get(name, ()):
         key = re.sub(pattern, replacement, key)
     return key
+
+
+def build(name: str, **kwargs):
+    """``cnncalc.to_torch`` of the example; a symbolic (segmentation) one at 64x64."""
+    symbols = cnncalc.load(EXAMPLES / f"{name}.yaml").symbols
+    return cnncalc.to_torch(EXAMPLES / f"{name}.yaml", sizes={symbol: 64 for symbol in symbols} or None, **kwargs)
 
 
 def torchvision_shapes(name: str) -> dict[str, list[int]]:
@@ -101,21 +115,20 @@ def test_every_example_that_mirrors_torchvision_has_its_keys():
 
 @pytest.mark.parametrize("name", MIRRORED)
 def test_state_dict_keys_and_shapes_are_torchvisions(name):
-    model = cnncalc.to_torch(EXAMPLES / f"{name}.yaml", device="meta")
+    model = build(name, device="meta")
     expected = torchvision_shapes(name)
     found = shapes_of(model.state_dict())
     missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
     assert not missing and not extra, f"missing {missing[:5]}, not in torchvision {extra[:5]}"
     assert found == expected
-    # and in torchvision's registration order (a bare nn.Parameter comes before its
-    # module's children there, so a renamed layer_scale is left out of the order)
-    moved = {as_ours(name, key) for key in raw_torchvision_shapes(name) if key.endswith(".layer_scale")}
+    # and in torchvision's registration order, but for the keys a rename moves
+    moved = {as_ours(name, key) for key in raw_torchvision_shapes(name) if MOVED.search(key)}
     assert [key for key in found if key not in moved] == [key for key in expected if key not in moved]
 
 
 @pytest.mark.parametrize("name", MIRRORED)
 def test_torchvision_shaped_weights_load_strictly(name):
-    model = cnncalc.to_torch(EXAMPLES / f"{name}.yaml")
+    model = build(name)
     weights = random_state_dict(torchvision_shapes(name))
     result = model.load_state_dict(weights, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
@@ -178,7 +191,7 @@ def test_real_torchvision_weights_give_the_same_outputs(name, torchvision_models
         for key, parameter in reference.named_parameters():   # ConvNeXt's 1e-6 would hide its blocks
             if key.endswith("layer_scale"):
                 parameter.uniform_(0.5, 1.5)
-    model = cnncalc.to_torch(EXAMPLES / f"{name}.yaml").eval()
+    model = build(name).eval()
     model.load_state_dict({as_ours(name, key): value for key, value in reference.state_dict().items()},
                           strict=True)
     side = COMPARE_SIDE.get(name, 64)

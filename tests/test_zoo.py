@@ -24,9 +24,10 @@ from tests.conftest import EXAMPLES, ROOT
 ZOO = sorted(path.stem for path in EXAMPLES.glob("*.yaml"))
 # the zoo's files beyond the nine first examples (tests/torch_bridge/test_verify.py verifies
 # those nine); each runs in numpy at the small input tests/reference/test_run.py gives it
-ZOO_ONLY = ["convnext_tiny", "densenet121", "efficientnet_b0", "googlenet", "inception_v3",
-            "mnasnet1_0", "mobilenet_v3_large", "regnet_y_400mf", "resnet101", "resnext50_32x4d",
-            "shufflenet_v2_x1_0", "squeezenet1_0", "squeezenet1_1", "vgg19_bn", "wide_resnet50_2"]
+ZOO_ONLY = ["convnext_tiny", "deeplabv3_resnet50", "densenet121", "efficientnet_b0",
+            "fcn_resnet50", "googlenet", "inception_v3", "mnasnet1_0", "mobilenet_v3_large",
+            "regnet_y_400mf", "resnet101", "resnext50_32x4d", "shufflenet_v2_x1_0",
+            "squeezenet1_0", "squeezenet1_1", "vgg19_bn", "wide_resnet50_2"]
 # verified here at these sides (odd: a stride-2 layer without padding then reads every
 # pixel); a subset, to keep the suite quick: grouped convs and ceil-mode Fire modules
 VERIFY = {"squeezenet1_1": 65, "resnext50_32x4d": 33}
