@@ -51,7 +51,7 @@ def keras_source(network: NetworkSpec, input: Sequence[Any] | None = None,
         "def build():",
     ]
     footer = ["", "", 'if __name__ == "__main__":', "    model = build()",
-              '    print(f"{model.count_params():,} parameters, output {list(model.output.shape)}")', ""]
+              '    print(f"{model.count_params():,} parameters, output {list(model.outputs[0].shape)}")', ""]
     if network.framework != "keras":
         from .export_keras_torch import torch_layers_source
         body, out = torch_layers_source(network, input, sizes, _literal)

@@ -13,7 +13,7 @@ output shape and the same weights:
   + pooling valid. Keras pads with zeros, torch's max pooling with −inf: the same shapes and counts, values
   differ only where a whole window is negative.
 * AdaptiveAvg/MaxPool to 1: GlobalAverage/GlobalMaxPooling(keepdims=True); to a size dividing the input:
-  pooling with that window. Linear on a flat tensor: Dense. After Flatten the weights match in number but not
+  pooling with that window. interpolate (2-d, nearest/bilinear): Resizing to its output size. Linear on a flat tensor: Dense. After Flatten the weights match in number but not
   in order (Keras flattens H, W, C; torch C, H, W): a torch state_dict does not load as it is.
 
 What Keras cannot say is refused with the layer's path and type. Values reach the source only as ``repr`` of
@@ -152,6 +152,9 @@ def translate(kind: str, cfg: dict, inputs: list[tuple], output: tuple) -> list[
             raise Refused("only integer nearest (or 2-d bilinear, align_corners False) upsampling is Keras's")
         return [(f"UpSampling{rank}D", {"size": factors, **({"interpolation": "bilinear"}
                                                             if cfg["mode"] == "bilinear" else {})})]
+    if kind == "interpolate" and rank == 2 and cfg["mode"] in ("nearest", "bilinear") and not cfg["align_corners"]:
+        # to a fixed size (or another tensor's): Keras's Resizing reads the first input only
+        return [("Resizing", {"height": output[2], "width": output[3], "interpolation": cfg["mode"]})]
     raise Refused("no Keras layer computes it")
 
 
@@ -186,6 +189,8 @@ def torch_layers_source(network: NetworkSpec, input: Any, sizes: Any,
             lines.append("    # Dense after Flatten: Keras flattens (H, W, C), torch (C, H, W): the same weights in "
                          "number, in another order (flatten order)")
         sources = [variables[s] for s in layer.input_slots]
+        if made[0][0] == "Resizing":
+            sources = sources[:1]                      # the size came from the second input
         current = sources[0] if len(sources) == 1 else "[" + ", ".join(sources) + "]"
         base_name = spec.path.replace(".", "__")
         for step, (keras_type, args) in enumerate(made):
@@ -198,4 +203,10 @@ def torch_layers_source(network: NetworkSpec, input: Any, sizes: Any,
             lines.append(f"    {variable} = layers.{keras_type}({text})({current})")
             current = variable
         variables[position] = current
-    return lines, variables[len(the_plan.layers) - 1]
+    last = len(the_plan.layers) - 1
+    read = {slot for layer in the_plan.layers for slot in layer.input_slots}
+    dead = [variables[p] for p in range(last) if p not in read]
+    if dead:                       # dead ends (an aux classifier): extra outputs, so Keras keeps their weights
+        lines.append("    # the file's dead ends are outputs after the first, so that count_params() keeps them")
+        return lines, "[" + ", ".join([variables[last], *dead]) + "]"
+    return lines, variables[last]
