@@ -164,7 +164,11 @@ def test_every_layer_type_exports_what_to_torch_builds(text):
     exported.load_state_dict(built.state_dict())
     x = torch.randn(built.input_shape) + 2.0
     with torch.no_grad():
-        assert torch.allclose(exported.eval()(x), built.eval()(x), equal_nan=True)
+        # the same random draws for both (FractionalMaxPool samples its windows on every call, even in eval)
+        torch.manual_seed(0)
+        ours_out = exported.eval()(x)
+        torch.manual_seed(0)
+        assert torch.allclose(ours_out, built.eval()(x), equal_nan=True)
 
 
 def test_module_attribute_lists_match_this_torch():
