@@ -22,7 +22,9 @@ from cnncalc.text import visible
 
 from ..conftest import EXAMPLES
 
-SIZES = {"fcn": {"H": 224, "W": 224}}
+# every symbolic example (fcn, fcn_resnet50, deeplabv3_resnet50: input [3, H, W]) drawn at 224 × 224
+SIZES = {path.stem: {"H": 224, "W": 224} for path in sorted(EXAMPLES.glob("*.yaml"))
+         if "[3, H, W]" in path.read_text(encoding="utf-8")}
 EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES.glob("*.yaml"))
 HOSTILE = ['"', '\\', '\\"', "\n", "\r", "\x1b[2J", "\u202e", "-->", "]", "[", "(", ")", "{", "}", "|", ";",
            "#", "#quot;", "&", "<", ">", "</script>", "`", "end", "subgraph", "}\n}", "%%", "\\n", "\\l"]

@@ -27,7 +27,9 @@ from cnncalc.text import visible
 
 from ..conftest import EXAMPLES, ROOT
 
-SIZES = {"fcn": {"H": 224, "W": 224}}
+# every symbolic example (fcn, fcn_resnet50, deeplabv3_resnet50: input [3, H, W]) drawn at 224 × 224
+SIZES = {path.stem: {"H": 224, "W": 224} for path in sorted(EXAMPLES.glob("*.yaml"))
+         if "[3, H, W]" in path.read_text(encoding="utf-8")}
 EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES.glob("*.yaml"))
 DATA = re.compile(r'<script type="application/json" id="cnncalc-data">(.*?)</script>', re.S)
 
