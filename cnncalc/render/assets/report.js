@@ -295,7 +295,7 @@
     row(table, "params", exact(L.params[i]) + (num(L.params[i]) !== num(L.trainable[i]) ? " (" + exact(L.trainable[i]) + " trainable)" : ""));
     row(table, "MACs", exact(L.macs[i])); row(table, "FLOPs", exact(L.flops[i]));
     row(table, "activations", exact(L.mem[i]) + " B (" + fmtBytes(L.mem[i]) + ")");
-    row(table, "receptive field", L.rf[i] === null ? "global" : L.rf[i].join("\u00d7") + (L.aligned[i] ? "" : " (misaligned paths)"));
+    row(table, "receptive field", L.rf[i].join("\u00d7") + (L.rf_global[i] ? " global" : "") + (L.aligned[i] ? "" : " (misaligned paths)"));
     var lines = L.explain[i];
     if (lines) {
       var pre = html("pre", {}, details);
@@ -383,9 +383,9 @@
   function fieldChart() {
     var svgRoot = document.querySelector('svg.chart[data-chart="field"]');
     var extent = D.input_shape.slice(2).map(num);
-    if (extent.some(isNaN) || L.rf.some(function (r) { return r !== null && r.map(num).some(isNaN); }))
+    if (extent.some(isNaN) || L.rf.some(function (r) { return r.map(num).some(isNaN); }))
       return noData(svgRoot, "symbolic sizes: give them values (--set H=224,W=224) to chart this");
-    var sizes = L.rf.map(function (r) { return r === null ? extent : r.map(num); });
+    var sizes = L.rf.map(function (r) { return r.map(num); });
     var maxY = maxOf(extent.concat(sizes.map(maxOf)));
     var f = frame(svgRoot, maxY, "plain");
     extent.forEach(function (size, a) {
@@ -397,7 +397,7 @@
     });
     svgRoot.setAttribute("data-points", String(N));
     hover(svgRoot, f, function (i) {
-      return L.name[i] + "\nfield " + (L.rf[i] === null ? "global" : L.rf[i].join("\u00d7")) + " of input " + extent.join("\u00d7");
+      return L.name[i] + "\nfield " + L.rf[i].join("\u00d7") + (L.rf_global[i] ? " global" : "") + " of input " + extent.join("\u00d7");
     });
   }
   function timelineChart() {
