@@ -18,12 +18,12 @@ from .torch_fx import Op, Scope
 from .torch_ops import Piece, Ref
 
 _META = ("name", "from", "repeat", "frozen")
-_VALID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")
+_VALID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,199}$")     # the format's names: '-' allowed, not first (block1-0)
 
 
 def _valid_name(text: str) -> str:
     """A module attribute name made a valid cnncalc name: ASCII letters, digits, underscores, not a digit first."""
-    name = re.sub(r"[^A-Za-z0-9_]", "_", text.encode("ascii", "replace").decode())[:200] or "m"
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", text.encode("ascii", "replace").decode())[:200] or "m"
     return name if not name[0].isdigit() and name != "input" else "m_" + name
 _GENERIC = {"Sequential", "ModuleList", "ModuleDict", "Scope", "Module"}
 
@@ -162,7 +162,7 @@ class _Writer:
                 if all(c == column[0] for c in column):
                     continue
                 arg = vectors[0][position][0]
-                signature = (arg, column)
+                signature = (arg, repr(column))            # values may be lists (Unflatten's sizes)
                 if signature not in by_signature:
                     by_signature[signature] = _param_name(arg, names)
                     names.add(by_signature[signature])

@@ -82,13 +82,11 @@ def import_module(module: Any, *, input: Sequence[Any] | None = None, name: str 
 def _trace(module: Any):
     import torch
     import torch.fx
-    from .torch_ops import leaf_types
-
-    leaves = leaf_types()
+    from .torch_ops import leaf_name
 
     class Tracer(torch.fx.Tracer):
         def is_leaf_module(self, m, qualname):  # noqa: D401 - torch's hook
-            return type(m) in leaves or super().is_leaf_module(m, qualname)
+            return leaf_name(m) is not None or super().is_leaf_module(m, qualname)
 
     tracer = Tracer()
     tracer.record_stack_traces = True
@@ -170,6 +168,7 @@ def _assign_scopes(ops: list[Op], module: Any = None) -> None:
     deepest scope shared by the producer of its first input and the op after
     it, when that lies under the recorded one.
     """
+    flat = _flat_scopes(ops)
     for index, op in enumerate(ops):
         if op.module_path is not None:
             continue
@@ -186,7 +185,7 @@ def _assign_scopes(ops: list[Op], module: Any = None) -> None:
         first = next((o for o in producers if o.node is reads[0]), None) if reads else None
         if first is not None and after is not None:
             candidates.append(_common(first.scope, after.scope))   # the module around it (an add's residual)
-        inside = _enclosing(ops, index, reads, recorded, module)
+        inside = _enclosing(ops, index, reads, recorded, module) if recorded in flat else None
         if inside is not None:
             op.scope = inside
             continue
@@ -205,6 +204,7 @@ def _enclosing(ops: list[Op], index: int, reads: list, recorded: tuple, module: 
     P's last output is the next thing after P, not part of it.
     """
     producers = {o.node: o for o in ops[:index]}
+    valid: list[tuple[tuple, bool]] = []              # deepest first
     scopes: list[tuple] = []
     for tensor in reads:
         made = producers.get(tensor)
@@ -225,8 +225,37 @@ def _enclosing(ops: list[Op], index: int, reads: list, recorded: tuple, module: 
             continue
         made_here = {t for t in reads if t in inner}
         if all(t in inner or t == outer[0] for t in reads) and (outer[0] in reads or len(made_here) >= 2):
+            direct = any(o.node in made_here and o.scope == scope for o in run)
+            valid.append((scope, direct, outer[0] in reads))
+    # `out = self.bn2(...); out += x` is written beside the layer that made its operand: the deepest scope
+    # holding that layer directly; `x + self.f(x)` (a body's whole output and its input) wraps the body:
+    # the outermost scope with that input; `cat([b1(x), b2(x)])` joins branches: the deepest
+    for scope, direct, _ in valid:
+        if direct:
             return scope
-    return None
+    wrapping = [scope for scope, _, reads_input in valid if reads_input]
+    if wrapping:
+        return wrapping[-1]
+    return valid[0][0] if valid else None
+
+
+def _flat_scopes(ops: list[Op]) -> set[tuple]:
+    """Scopes whose forward calls grandchildren directly (``self.features[0].conv(x)``: an exported file's
+    flat forward): there fx's record of where a function ran says nothing about the block it belongs to."""
+    flat: set[tuple] = set()
+    for op in ops:
+        if op.module_path is None or op.node.op != "call_module":
+            continue
+        stack = [p for p in _stack_paths(op.node) if p != op.module_path]
+        caller = tuple(stack[-1].split(".")) if stack else ()
+        if len(op.module_path.split(".")) > len(caller) + 1:
+            flat.add(caller)
+    return flat
+
+
+def _stack_paths(node: Any) -> list[str]:
+    stack = node.meta.get("nn_module_stack") or {}
+    return [p for p in (value[0] if isinstance(value, tuple) else key for key, value in stack.items()) if p]
 
 
 def _positional(module: Any, path: tuple) -> bool:

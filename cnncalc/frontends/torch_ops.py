@@ -33,12 +33,16 @@ def leaf_name(sub: Any) -> str | None:
     """The cnncalc type of a module called as one layer: a torch.nn class, or torchvision.ops' Permute and
     StochasticDepth (seen by class name and module, so torchvision is never imported here)."""
     name = leaf_types().get(type(sub))
-    if name is None and type(sub).__module__.startswith("torchvision.ops") and type(sub).__name__ in _TV_LEAVES:
-        name = type(sub).__name__
+    cls = type(sub).__name__
+    if name is None and cls in _OPS_LEAVES and all(hasattr(sub, a) for a in _OPS_LEAVES[cls]) \
+            and not any(True for _ in sub.parameters()):
+        name = cls                      # torchvision.ops' classes, and the ones cnncalc's export writes
     return name
 
 
-_TV_LEAVES = ("Permute", "StochasticDepth")
+# class name -> the attributes it must have: torchvision.ops.Permute / StochasticDepth, and the same
+# classes in a file `cnncalc export --to torch` wrote (StochasticDepth in eval traces to nothing at all)
+_OPS_LEAVES = {"Permute": ("dims",), "StochasticDepth": ("p", "mode")}
 
 
 def map_graph(graph_module: Any, module: Any) -> tuple[list, Any]:
@@ -223,9 +227,10 @@ def _layer_scale(node: Any, module: Any, tensor):
                                 "not a per-channel scale (C, 1, 1) or (C,)")
     args: dict[str, Any] = {} if dim == 1 else {"dim": -1}
     flat = weight.detach().flatten()
-    value = float(f"{float(flat[0]):.7g}") if flat.numel() else 1e-6      # float32's 1e-6 written as 1e-6
-    if bool((flat == flat[0]).all()) and value != 1e-6:
-        args["init_value"] = value
+    if flat.numel() and not flat.is_meta and bool((flat == flat[0]).all()):   # a module on "meta" has no values
+        value = float(f"{float(flat[0]):.7g}")                                # float32's 1e-6 written as 1e-6
+        if value != 1e-6:
+            args["init_value"] = value
     parts = attr[0].target.split(".")
     if parts[-1] == "weight" and len(parts) > 1:
         parts = parts[:-1]
@@ -347,6 +352,8 @@ def map_function(node: Any, tensor) -> tuple[list, list] | None:
         tensors = args[0] if args else kwargs.get("tensors")
         dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
         check_tensors(list(tensors), "concat")
+        if len(tensors) == 1:
+            return [("Identity", {})], reads(*tensors)       # torch.cat([x]): DenseNet's first layer, a copy of x
         rank = len(_shape(node))
         return [("concat", {"dim": dim % rank})], reads(*tensors)
     if key in (("method", "contiguous"), ("method", "clone"), ("method", "detach")) or (
@@ -360,6 +367,8 @@ def map_function(node: Any, tensor) -> tuple[list, list] | None:
         if _shape(args[0]) == _shape(node):
             return None                                                          # a view to the same shape
         return [_reshape_layer(node, args[0])], reads(args[0])
+    if key == ("function", F.layer_norm):
+        return _layer_norm(node, args, kwargs), reads(args[0])
     if key == ("function", F.interpolate):
         size = args[1] if len(args) > 1 else kwargs.get("size")
         if _is_node(size):                                                       # size=y.shape[-2:]
@@ -446,6 +455,28 @@ def _reshape_layer(node: Any, source: Any) -> tuple:
                 return ("Unflatten", {"dim": dim, "unflattened_size": pieces})
     raise _unmappable(node, f"a reshape from {list(before)} to {list(after)} that is neither a flatten of "
                             "consecutive axes nor a split of one axis")
+
+
+def _layer_norm(node: Any, args: list, kwargs: dict) -> list:
+    """F.layer_norm(x, shape, self.weight, self.bias, eps), as torchvision's LayerNorm2d calls it."""
+    given = dict(zip(["normalized_shape", "weight", "bias", "eps"], args[1:]))
+    given.update(kwargs)
+    shape = _ints(node, given.get("normalized_shape"), "normalized_shape")
+    for key in ("weight", "bias"):
+        value = given.get(key)
+        if value is not None and not (_is_node(value) and value.op == "get_attr"):
+            raise _unmappable(node, f"its {key} is computed at run time, not a parameter")
+    layer: dict[str, Any] = {"normalized_shape": shape}
+    eps = given.get("eps", 1e-5)
+    if eps != 1e-5:
+        layer["eps"] = eps
+    if given.get("weight") is None:
+        if given.get("bias") is not None:
+            raise _unmappable(node, "a layer norm with a bias and no weight")
+        layer["elementwise_affine"] = False
+    elif given.get("bias") is None:
+        layer["bias"] = False
+    return [("LayerNorm", layer)]
 
 
 def _ints(node: Any, values: Any, what: str) -> list:

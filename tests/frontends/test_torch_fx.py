@@ -149,7 +149,7 @@ def test_hostile_module_names_become_valid_names():
     module.add_module("conv x-1", torch.nn.Conv2d(1, 2, 3))
     module.add_module("é", torch.nn.ReLU())
     network = imported(module, (1, 5, 5))
-    assert [layer.path for layer in network.layers] == ["conv_x_1", "_"]
+    assert [layer.path for layer in network.layers] == ["conv_x-1", "_"]      # '-' is allowed, ' ' is not
     module.add_module("bad\nname", torch.nn.ReLU())           # torch.fx cannot even generate code for it
     with pytest.raises(CnnCalcError, match="torch.fx could not trace"):
         imported(module, (1, 5, 5))
