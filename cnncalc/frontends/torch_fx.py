@@ -72,6 +72,7 @@ def import_module(module: Any, *, input: Sequence[Any] | None = None, name: str 
     ops, output = torch_ops.map_graph(graph_module, module)
     _name_wrappers(ops, module)
     _assign_scopes(ops, module)
+    _name_from_assignments(ops)
     root = _build_tree(ops, module)
     from .blocks import document
     doc = document(root, ops, output, module)
@@ -237,6 +238,25 @@ def _enclosing(ops: list[Op], index: int, reads: list, recorded: tuple, module: 
     if wrapping:
         return wrapping[-1]
     return valid[0][0] if valid else None
+
+
+_ASSIGNED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=")
+
+
+def _name_from_assignments(ops: list[Op]) -> None:
+    """A function op assigned to ``<scope path>_<name>`` (``Mixed_7b_branch3x3 = torch.cat(...)``, as
+    ``cnncalc export --to torch`` writes a named merge) is called ``<name>`` in its scope."""
+    from .torch_ops import _user_line
+    for op in ops:
+        if op.key is not None or not op.scope or not hasattr(op.node, "stack_trace"):
+            continue
+        _, line = _user_line(op.node)
+        match = _ASSIGNED.match(line or "")
+        prefix = "_".join(op.scope) + "_"
+        if match and match.group(1).startswith(prefix):
+            key = match.group(1)[len(prefix):]
+            if key and not key[0].isdigit():
+                op.key = key
 
 
 def _flat_scopes(ops: list[Op]) -> set[tuple]:

@@ -80,15 +80,7 @@ def _exported_module(example, tmp_path):
         return build_module(resolve_source(f"{path}:{class_name}"), {})
 
 
-# Known gaps (issue 13, open): a flat exported forward() gives function ops (cat, add) no module, and the
-# scope heuristic does not yet place DenseNet's running concat, Inception-v3's nested branches or
-# MobileNet-v2's residual adds inside their blocks, so their names lose the dots (the figures still match).
-NESTING_GAPS = {"inception_v3"}
-
-
-@pytest.mark.parametrize("example", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="block nesting gap"))
-                                     if p.stem in NESTING_GAPS else p for p in sorted(EXAMPLES.glob("*.yaml"))],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
 def test_exported_example_round_trips(example, tmp_path):
     """examples/X.yaml -> export --to torch -> import -> the same layers and totals."""
     from cnncalc.api import load
