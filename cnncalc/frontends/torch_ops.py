@@ -36,13 +36,15 @@ def leaf_name(sub: Any) -> str | None:
     cls = type(sub).__name__
     if name is None and cls in _OPS_LEAVES and all(hasattr(sub, a) for a in _OPS_LEAVES[cls]) \
             and not any(True for _ in sub.parameters()):
-        name = cls                      # torchvision.ops' classes, and the ones cnncalc's export writes
+        name = _LEAF_TYPES.get(cls, cls)      # torchvision.ops' classes, and the ones cnncalc's export writes
     return name
 
 
 # class name -> the attributes it must have: torchvision.ops.Permute / StochasticDepth, and the same
 # classes in a file `cnncalc export --to torch` wrote (StochasticDepth in eval traces to nothing at all)
-_OPS_LEAVES = {"Permute": ("dims",), "StochasticDepth": ("p", "mode")}
+_OPS_LEAVES = {"Permute": ("dims",), "StochasticDepth": ("p", "mode"),
+               "Interpolate": ("size", "scale_factor", "mode", "align_corners")}   # export's F.interpolate(like=)
+_LEAF_TYPES = {"Interpolate": "interpolate"}
 
 
 def map_graph(graph_module: Any, module: Any) -> tuple[list, Any]:
@@ -101,8 +103,14 @@ def map_graph(graph_module: Any, module: Any) -> tuple[list, Any]:
                                         "cnncalc counts one set of parameters per layer")
             seen_modules.add(node.target)
             parts = node.target.split(".")
-            ops.append(Op(node, [(name, args)], [tensor(a) for a in _tensor_args(node)], tuple(parts[:-1]),
-                          parts[-1], bool(params) and not any(p.requires_grad for p in params), node.target))
+            reads, refs = [tensor(a) for a in _tensor_args(node)], {}
+            if name == "interpolate" and len(reads) == 2:        # Interpolate()(x, like): size_of like
+                refs["size_of"] = reads.pop()
+                args = {k: v for k, v in args.items() if k != "size"}
+                args["size_of"] = Ref(refs["size_of"])
+            ops.append(Op(node, [(name, args)], reads, tuple(parts[:-1]),
+                          parts[-1], bool(params) and not any(p.requires_grad for p in params), node.target,
+                          refs=refs))
         else:
             mapped = map_function(node, tensor)
             if mapped is None:

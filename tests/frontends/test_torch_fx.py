@@ -70,8 +70,8 @@ def test_written_file_is_readable_blocks_with_parameters():
     assert "layer2.0.downsample.0" in names and "layer1.1.bn2" in names
 
 
-def _exported_module(example, tmp_path):
-    source = export_torch(example)
+def _exported_module(example, tmp_path, input=None):
+    source = export_torch(example, input=input)
     path = tmp_path / f"{example.stem}_export.py"
     path.write_text(source)
     class_name = source.split("\nclass ")[-1].split("(")[0]       # the model: after Scope and the helper classes
@@ -80,16 +80,23 @@ def _exported_module(example, tmp_path):
         return build_module(resolve_source(f"{path}:{class_name}"), {})
 
 
-@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+# Known gap: DeepLabV3's backbone block holds the aux head's interpolate(size_of: the model's input), a
+# second input to that block, which the writer cannot yet express as a block with inputs.
+GAPS = {"deeplabv3_resnet50"}
+
+
+@pytest.mark.parametrize("example", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="block with a "
+                                                                             "second input (size_of)"))
+                                     if p.stem in GAPS else p for p in sorted(EXAMPLES.glob("*.yaml"))],
+                         ids=lambda p: p.stem)
 def test_exported_example_round_trips(example, tmp_path):
-    """examples/X.yaml -> export --to torch -> import -> the same layers and totals."""
+    """examples/X.yaml -> export --to torch -> import -> the same layers and totals (a symbolic [3, H, W] at 64x64)."""
     from cnncalc.api import load
     original = load(example)
-    if any(isinstance(d, str) for d in original.input):
-        pytest.skip("symbolic input: exported at a concrete size only")
-    module = _exported_module(example, tmp_path)
-    again = imported(module, tuple(original.input))
-    before, after = analyze(original), analyze(again)
+    shape = tuple(64 if isinstance(d, str) else d for d in original.input)
+    module = _exported_module(example, tmp_path, input=list(shape) if shape != tuple(original.input) else None)
+    again = imported(module, shape)
+    before, after = analyze(original, input=list(shape)), analyze(again)
     assert after.totals == before.totals
     rows = lambda r: [(l.name, l.output_shape, l.params, l.macs, l.flops) for l in r.layers]  # noqa: E731
     assert rows(after) == rows(before)
