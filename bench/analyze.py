@@ -95,6 +95,7 @@ def main() -> None:
 
     # whole processes, interleaved rounds (medians, min-max): what the user waits for
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(ROOT)           # this checkout's cnncalc, wherever the bench is started
     cli = [sys.executable, "-m", "cnncalc.cli", "summarize", str(resnet)]
     spreads = _timing.interleaved({
         "pass": _timing.python("pass", env),

@@ -13,8 +13,10 @@ process:
     shapes, counts and FLOPs;
   * the analytic cnncalc.analyze (load + plan + evaluate) against
     torchinfo.summary alone.
-Times are the best of --repeat rounds (time.perf_counter), after one warm-up;
-each round runs every task once, so a busy machine slows them alike.
+Each round runs every task once, in turn (a busy machine slows them alike),
+--repeat rounds after one warm-up round; times are medians with the min-max,
+ratios the ratio of medians to the baseline with the min-max of the per-round
+ratios. Goal (issue 16): verify <= 1.2x the baseline in process.
 
 Then the start-up table (issue 9): whole `cnncalc verify` processes on
 examples/digits.yaml (1,500 parameters: almost all fixed cost) and
@@ -37,18 +39,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _timing  # noqa: E402  (before torch: thread-pool settings)
+
+_timing.quiet_threads()
+
 import cnncalc  # noqa: E402
 
 RESNET = ROOT / "examples" / "resnet50.yaml"
-
-
-def best(function, repeat: int) -> tuple[float, object]:
-    times, value = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = function()
-        times.append(time.perf_counter() - start)
-    return min(times), value
 
 
 def process_seconds(code: str) -> float:
@@ -85,9 +84,10 @@ def startup_table(rounds: int, device: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9, help="interleaved rounds (default 9; median)")
     parser.add_argument("--startup-rounds", type=int, default=7)
     parser.add_argument("--startup-only", action="store_true")
     args = parser.parse_args()
@@ -131,45 +131,36 @@ def main() -> None:
         "analyze_file": lambda: cnncalc.analyze(RESNET),
         "analyze_loaded": lambda: cnncalc.analyze(network),
     }
-    for task in tasks.values():          # warm-up
-        task()
-    # rounds interleave the tasks, so that a busy machine slows them alike; best of the rounds
-    times = {name: float("inf") for name in tasks}
-    values: dict[str, object] = {}
-    for _ in range(repeat):
-        for name, task in tasks.items():
-            seconds, values[name] = best(task, 5 if name.startswith("analyze") else 1)
-            times[name] = min(times[name], seconds)
+    spreads = _timing.interleaved(tasks, repeat)          # one warm-up round, then `repeat` rounds in turn
+    values = {name: task() for name, task in tasks.items()}
     result = values["verify"]
     assert result.ok, result.mismatch_message()
     stats, flops = values["baseline"]
     assert stats.total_params == report.totals.params == 25_557_032
     assert flops == 2 * report.totals.macs
-    t_verify, t_no_fields, t_baseline = times["verify"], times["verify_no_fields"], times["baseline"]
-    t_torchinfo, t_flops, t_build = times["torchinfo"], times["flops"], times["build"]
-    t_analyze_file, t_analyze_loaded = times["analyze_file"], times["analyze_loaded"]
+    base = spreads["baseline"]
+
+    def row(label: str, name: str, goal: str = "") -> tuple[str, str, str, str]:
+        return (label, _timing.spread_text(spreads[name]), _timing.ratio_text(spreads[name].ratio_to(base)), goal)
 
     rows = [
-        ("cnncalc.verify (fields on)", t_verify, "1.00 (the reference)"),
-        ("cnncalc.verify --no-fields", t_no_fields, f"{t_no_fields / t_verify:.2f}"),
-        ("torchinfo.summary + FlopCounterMode forward", t_baseline, f"{t_baseline / t_verify:.2f}"),
-        ("  torchinfo.summary alone", t_torchinfo, f"{t_torchinfo / t_verify:.2f}"),
-        ("  FlopCounterMode forward alone", t_flops, f"{t_flops / t_verify:.2f}"),
-        ("  (cnncalc.to_torch, initialised weights)", t_build, f"{t_build / t_verify:.2f}"),
-        ("cnncalc.analyze (YAML file)", t_analyze_file, f"{t_torchinfo / t_analyze_file:,.0f}x faster than torchinfo"),
-        ("cnncalc.analyze (loaded network)", t_analyze_loaded,
-         f"{t_torchinfo / t_analyze_loaded:,.0f}x faster than torchinfo"),
+        row("torchinfo.summary + FlopCounterMode forward (baseline)", "baseline"),
+        row("cnncalc.verify (fields on)", "verify", "<= 1.2×"),
+        row("cnncalc.verify --no-fields", "verify_no_fields"),
+        row("  torchinfo.summary alone", "torchinfo"),
+        row("  FlopCounterMode forward alone", "flops"),
+        row("  (cnncalc.to_torch, initialised weights)", "build"),
+        row("cnncalc.analyze (YAML file)", "analyze_file"),
+        row("cnncalc.analyze (loaded network)", "analyze_loaded"),
     ]
+    t_torchinfo = spreads["torchinfo"].median
     title = (f"resnet50 ({shape[0]}×{shape[1]}×{shape[2]}×{shape[3]}) on {device}, torch {torch.__version__}, "
-             f"torchinfo {torchinfo.__version__}; best of {repeat} rounds")
-    width = max(len(r[0]) for r in rows)
+             f"torchinfo {torchinfo.__version__}; median of {repeat} interleaved rounds (min-max)")
     print(title)
     print()
-    print(f"{'what':<{width}}  {'time':>10}  ratio")
-    print("-" * (width + 34))
-    for name, seconds, ratio in rows:
-        shown = "" if seconds is None else (f"{seconds * 1000:8.1f} ms" if seconds < 10 else f"{seconds:8.2f} s ")
-        print(f"{name:<{width}}  {shown:>10}  {ratio}")
+    _timing.print_table(("what", "time", "ratio to baseline (per-round min-max)", "goal"), rows)
+    print(f"cnncalc.analyze is {t_torchinfo / spreads['analyze_file'].median:,.0f}x (file) and "
+          f"{t_torchinfo / spreads['analyze_loaded'].median:,.0f}x (loaded) faster than torchinfo.summary")
     print()
     print("stages of one verify run: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items()))
     print(f"verify: {len(result.compared)} checks agree ({report.totals.params:,} params, "

@@ -115,3 +115,22 @@ def test_references_use_exactly_the_counted_weights():
                 assert not np.allclose(reference(planned.cfg, nudged, inputs), base), (row.name, name, index)
                 checked += 1
     assert checked == report.totals.params > 0
+
+
+def test_large_weights_have_the_drawn_variance_and_the_seeds_values():
+    """Tensors over FRESH_LIMIT come from the pool: right shape and dtype, variance 1/fan_in, reproducible."""
+    from cnncalc.reference.run import FRESH_LIMIT, WeightPool, make_weights
+    shapes = {"weight": (512, 512, 3, 3), "bias": (512,)}          # 2,359,296 elements > FRESH_LIMIT
+    assert 512 * 512 * 9 > FRESH_LIMIT
+
+    def draw(seed):
+        rng = np.random.default_rng(seed)
+        return make_weights(shapes, rng, np.float32, WeightPool(rng))
+
+    first, again, other = draw(3), draw(3), draw(4)
+    weight = first["weight"]
+    assert weight.shape == (512, 512, 3, 3) and weight.dtype == np.float32 and first["bias"].shape == (512,)
+    fan_in = 512 * 3 * 3
+    assert abs(float(weight.astype(np.float64).var()) * fan_in - 1) < 0.01    # 2.4 M normal draws: ~0.1% noise
+    assert abs(float(weight.astype(np.float64).mean())) * fan_in ** 0.5 < 0.01
+    assert np.array_equal(weight, again["weight"]) and not np.array_equal(weight, other["weight"])
