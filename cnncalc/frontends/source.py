@@ -178,7 +178,15 @@ def _import_target(source: Source):
     import importlib.util
     try:
         if source.kind == "python-module":
-            return importlib.import_module(source.where)
+            here = os.getcwd()                         # `cnncalc summarize mypkg.models:net` from the folder
+            added = here not in sys.path               # holding mypkg, as `python -m` would find it
+            if added:
+                sys.path.insert(0, here)
+            try:
+                return importlib.import_module(source.where)
+            finally:
+                if added and here in sys.path:
+                    sys.path.remove(here)
         path = os.path.abspath(source.where)
         if not os.path.isfile(path):
             raise SourceError(f"no Python file {shown(source.where)}")

@@ -1,0 +1,1 @@
+"""A tiny package for docs/import.md: models that live in code."""
