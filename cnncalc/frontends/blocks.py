@@ -60,6 +60,7 @@ class _Writer:
         self.groups: dict[tuple, list] = {}        # key -> scopes, in order of first appearance
         self.block_names: dict[tuple, str] = {}
         self.params: dict[tuple, list] = {}        # key -> [(param name, hole index)]
+        self.defaults: dict[tuple, dict] = {}      # key -> {param name: default value}
         self._values: dict[int, list] = {}         # id(scope) -> [(arg, value)] of its holes
 
     # -- one scope's list ----------------------------------------------------
@@ -83,7 +84,8 @@ class _Writer:
             else:
                 type_name, args = item.layers[0]
                 reads = item.inputs
-                entry = {"kind": "layer", "type": type_name, "args": dict(args), "meta": meta}
+                entry = {"kind": "layer", "type": type_name, "args": _with_defaults(type_name, args), "meta": meta,
+                         "given": set(args)}
                 tensor = item.node
                 if item.frozen:
                     meta["frozen"] = True
@@ -168,6 +170,11 @@ class _Writer:
                     names.add(by_signature[signature])
                 chosen.append((by_signature[signature], position))
             self.params[key] = chosen
+            self.defaults[key] = {}
+            for pname, position in chosen:                # the value where an instance kept the default
+                default = next((v[position][1] for v in vectors if v[position][2]), None)
+                if default is not None:
+                    self.defaults[key].setdefault(pname, default)
 
     def values(self, scope: Scope) -> list:
         """[(arg, value)] of every number in the instance's body, nested calls' parameters included."""
@@ -176,9 +183,12 @@ class _Writer:
             cached = []
             for entry in self.entries[id(scope)]:
                 if entry["kind"] == "call":
-                    cached.extend(self.call_values(entry["scope"]).items())
-                else:
-                    cached.extend((k, v) for k, v in entry["args"].items() if _is_hole_value(v))
+                    defaults = self.defaults[self.keys[id(entry["scope"])]]
+                    cached.extend((k, v, k in defaults and defaults[k] == v)
+                                  for k, v in self.call_values(entry["scope"]).items())
+                else:                                      # (arg, value, whether it is the default)
+                    cached.extend((k, v, k not in entry["given"]) for k, v in entry["args"].items()
+                                  if _is_hole_value(v))
             self._values[id(scope)] = cached
         return cached
 
@@ -198,15 +208,22 @@ class _Writer:
             if entry["kind"] == "call":
                 child = entry["scope"]
                 args = {}
+                defaults = self.defaults[self.keys[id(child)]]
                 for pname, value in self.call_values(child).items():
-                    args[pname] = f"${substitute[position]}" if substitute and position in substitute else value
+                    if substitute and position in substitute:
+                        args[pname] = f"${substitute[position]}"
+                    elif not (pname in defaults and defaults[pname] == value):
+                        args[pname] = value                  # the block's default is left out
                     position += 1
                 type_name = self.block_names[self.keys[id(child)]]
             else:
                 args = {}
                 for k, v in entry["args"].items():
                     if _is_hole_value(v):
-                        args[k] = f"${substitute[position]}" if substitute and position in substitute else v
+                        if substitute and position in substitute:
+                            args[k] = f"${substitute[position]}"
+                        elif k in entry["given"]:
+                            args[k] = v                 # a default filled in only to line instances up: left out
                         position += 1
                     else:
                         args[k] = v
@@ -221,7 +238,8 @@ class _Writer:
             chosen = self.params[key]
             definition: dict[str, Any] = {}
             if chosen:
-                definition["params"] = {pname: None for pname in dict.fromkeys(p for p, _ in chosen)}
+                definition["params"] = {pname: self.defaults[key].get(pname)
+                                        for pname in dict.fromkeys(p for p, _ in chosen)}
             if key[1]:
                 definition["sequential"] = True
             definition["layers"] = self.emit(scopes[0], {position: pname for pname, position in chosen})
@@ -243,6 +261,20 @@ class _Writer:
         while name in taken:
             name, suffix = f"{base}_{suffix}", suffix + 1
         return name
+
+
+def _with_defaults(type_name: str, args: dict) -> dict:
+    """The layer's arguments with its numeric defaults filled in after them, so that instances where one
+    has ``stride: 2`` and another the default line up, and stride becomes the block's parameter."""
+    layer_type = lookup(type_name)
+    full: dict = {}
+    for arg in getattr(layer_type, "args", ()):            # the type's order, so instances line up
+        if arg.name in args:
+            full[arg.name] = args[arg.name]
+        elif not arg.required and _is_hole_value(arg.default):
+            full[arg.name] = arg.default
+    full.update((k, v) for k, v in args.items() if k not in full)
+    return full
 
 
 def _fold_repeats(items: list) -> list:

@@ -177,3 +177,22 @@ def test_convnext_style_layer_scale_and_permutes():
     assert {"Permute": {"dims": [0, 2, 3, 1], "name": "permute_1"}} in body
     assert {"LayerScale": {"name": "layer_scale"}} in body
     assert [next(iter(item)) for item in doc["layers"]] == ["Conv2d", "blocks", "mean", "scale", "Linear"]
+
+
+def test_instances_differing_in_stride_share_one_block_with_its_default():
+    class ConvBN(torch.nn.Module):
+        def __init__(self, cin, cout, stride=1):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn = torch.nn.BatchNorm2d(cout)
+
+        def forward(self, x):
+            return self.bn(self.conv(x))
+
+    module = torch.nn.Sequential(ConvBN(3, 8), ConvBN(8, 16, 2), ConvBN(16, 16), ConvBN(16, 16))
+    doc = import_module(module, input=(3, 16, 16), name="s")
+    assert doc["blocks"]["conv_bn"]["params"] == {"out_channels": None, "stride": 1}
+    assert doc["layers"] == [{"conv_bn": {"out_channels": 8}}, {"conv_bn": {"out_channels": 16, "stride": 2}},
+                             {"conv_bn": {"out_channels": 16, "repeat": 2}}]
+    network = imported(module, (3, 16, 16))
+    assert sorted(to_torch(network).state_dict()) == sorted(module.state_dict())
