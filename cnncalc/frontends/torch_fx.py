@@ -205,7 +205,8 @@ def _enclosing(ops: list[Op], index: int, reads: list, recorded: tuple, module: 
     P's last output is the next thing after P, not part of it.
     """
     producers = {o.node: o for o in ops[:index]}
-    valid: list[tuple[tuple, bool]] = []              # deepest first
+    assigned = _assigned_name(ops[index])
+    valid: list[tuple[tuple, bool, bool]] = []        # deepest first
     scopes: list[tuple] = []
     for tensor in reads:
         made = producers.get(tensor)
@@ -222,8 +223,8 @@ def _enclosing(ops: list[Op], index: int, reads: list, recorded: tuple, module: 
         run = ops[start:index]
         inner = {o.node for o in run}
         outer = [t for o in run for t in map(base, o.inputs) if t not in inner]
-        if len(set(outer)) != 1 or _positional(module, scope):
-            continue
+        if len(set(outer)) != 1 or (_positional(module, scope) and not assigned.startswith("_".join(scope) + "_")):
+            continue                                   # a Sequential's items are positions, unless export named it
         made_here = {t for t in reads if t in inner}
         if all(t in inner or t == outer[0] for t in reads) and (outer[0] in reads or len(made_here) >= 2):
             direct = any(o.node in made_here and o.scope == scope for o in run)
@@ -246,17 +247,25 @@ _ASSIGNED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=")
 def _name_from_assignments(ops: list[Op]) -> None:
     """A function op assigned to ``<scope path>_<name>`` (``Mixed_7b_branch3x3 = torch.cat(...)``, as
     ``cnncalc export --to torch`` writes a named merge) is called ``<name>`` in its scope."""
-    from .torch_ops import _user_line
     for op in ops:
-        if op.key is not None or not op.scope or not hasattr(op.node, "stack_trace"):
+        if op.key is not None or not op.scope:
             continue
-        _, line = _user_line(op.node)
-        match = _ASSIGNED.match(line or "")
+        name = _assigned_name(op)
         prefix = "_".join(op.scope) + "_"
-        if match and match.group(1).startswith(prefix):
-            key = match.group(1)[len(prefix):]
+        if name.startswith(prefix):
+            key = name[len(prefix):]
             if key and not key[0].isdigit():
                 op.key = key
+
+
+def _assigned_name(op: Op) -> str:
+    """The variable the op's source line assigns (``Mixed_7b_branch3x3 = torch.cat(...)``), or ''."""
+    from .torch_ops import _user_line
+    if not hasattr(op.node, "stack_trace"):
+        return ""
+    _, line = _user_line(op.node)
+    match = _ASSIGNED.match(line or "")
+    return match.group(1) if match else ""
 
 
 def _flat_scopes(ops: list[Op]) -> set[tuple]:
