@@ -185,6 +185,10 @@ def test_refused_before_work(tmp_path, monkeypatch):
     entry.key, entry.value = "location", "../../etc/passwd"
     path, _ = _save(tmp_path, [helper.make_node("Conv", ["x", "w"], ["y"])], [outside], (2, 4, 4), name="ext.onnx")
     assert "outside the model's folder" in _error(path)
+    relus = [helper.make_node("Relu", ["x" if i == 0 else f"r{i}"], [f"r{i + 1}" if i < 4 else "y"]) for i in range(5)]
+    many, _ = _save(tmp_path, relus, [], (2, 4, 4), name="many.onnx")
+    monkeypatch.setattr(front, "MAX_NODES", 4)
+    assert "has 5 nodes; at most 4 are imported" in _error(many)
     monkeypatch.setattr(front, "MAX_BYTES", 10)
     assert "is 67 bytes; at most 10 are read" in _error(old)
 
