@@ -21,7 +21,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from cnncalc.api import analyze, loads  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
-from cnncalc.frontends import onnx as front  # noqa: E402
+from cnncalc.frontends import onnx as front  # noqa: E402  (reading, bounds, inference; operators in onnx_ops)
 from cnncalc.frontends.write_yaml import dump  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 
