@@ -73,17 +73,20 @@ def interleaved(tasks: Mapping[str, Callable[[], object]], rounds: int, warmup: 
     return {name: Spread(tuple(values)) for name, values in times.items()}
 
 
-def process(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Callable[[], None]:
-    """A task running one fresh process (output discarded; a failure stops the bench)."""
+def process(argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: str | None = None) -> Callable[[], None]:
+    """A task running one fresh process (output discarded; a failure stops the bench).
+
+    ``python -m`` puts the working directory first on sys.path, before
+    PYTHONPATH: give the checkout as ``cwd`` to run its package."""
     def run() -> None:
         subprocess.run(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-                       env=None if env is None else dict(env))
+                       env=None if env is None else dict(env), cwd=cwd)
     return run
 
 
-def python(code: str, env: Mapping[str, str] | None = None) -> Callable[[], None]:
+def python(code: str, env: Mapping[str, str] | None = None, cwd: str | None = None) -> Callable[[], None]:
     """A task running ``python -c code`` in a fresh process."""
-    return process([sys.executable, "-c", code], env)
+    return process([sys.executable, "-c", code], env, cwd)
 
 
 def seconds(value: float) -> str:

@@ -98,10 +98,10 @@ def main() -> None:
     env["PYTHONPATH"] = str(ROOT)           # this checkout's cnncalc, wherever the bench is started
     cli = [sys.executable, "-m", "cnncalc.cli", "summarize", str(resnet)]
     spreads = _timing.interleaved({
-        "pass": _timing.python("pass", env),
-        "summarize": _timing.process(cli, env),
-        "sympy": _timing.python("import sympy", env),
-        "symbolic": _timing.process(cli + ["--input", "3,H,W"], env),
+        "pass": _timing.python("pass", env, cwd=str(ROOT)),
+        "summarize": _timing.process(cli, env, cwd=str(ROOT)),
+        "sympy": _timing.python("import sympy", env, cwd=str(ROOT)),
+        "symbolic": _timing.process(cli + ["--input", "3,H,W"], env, cwd=str(ROOT)),
     }, ROUNDS)
     base, summarize, sympy_, symbolic = (spreads[k] for k in ("pass", "summarize", "sympy", "symbolic"))
     extra = (summarize.median - base.median) * 1e3
