@@ -37,7 +37,14 @@ class Walker:
 
     def __init__(self, axis: int, layer: Callable[[int], tuple[Sequence[int], Any, Sequence[Any], Any]]) -> None:
         self.axis = axis
-        self.layer = layer
+        self._layer = layer
+        self._layers: dict[int, tuple] = {}      # each layer's map read once per walker (ends revisit them)
+
+    def layer(self, position: int) -> tuple[Sequence[int], Any, Sequence[Any], Any]:
+        found = self._layers.get(position)
+        if found is None:
+            found = self._layers[position] = self._layer(position)
+        return found
 
     def end(self, position: int, index: int, side: str) -> Any:
         """The lowest (side 'low') or highest ('high') network-input element that element ``index`` of
