@@ -51,6 +51,19 @@ def layer_counts(plan, report, name: str) -> list[tuple[Layer, Count]]:
     return out
 
 
+def _reaching_the_output(plan) -> set[int]:
+    """Positions of the layers the network's output depends on (walked back from the last layer)."""
+    live: set[int] = set()
+    pending = [len(plan.layers) - 1] if plan.layers else []
+    while pending:
+        position = pending.pop()
+        if position < 0 or position in live:
+            continue
+        live.add(position)
+        pending.extend(plan.layers[position].input_slots)
+    return live
+
+
 def recount(plan, report, name: str):
     """``report`` counted as peer ``name`` counts: per-layer and total MACs (and FLOPs), with notes."""
     if report.symbols:
@@ -60,7 +73,11 @@ def recount(plan, report, name: str):
     rows = []
     total_macs: Any = 0
     total_flops: Any = 0
-    for (layer, count), row in zip(layer_counts(plan, report, name), report.layers):
+    live = _reaching_the_output(plan) if peer.dead_ends is not None else None
+    for position, ((layer, count), row) in enumerate(zip(layer_counts(plan, report, name), report.layers)):
+        if live is not None and position not in live:
+            count = Count(0, 0 if peer.flops_figure else None,
+                          peer.dead_ends if (row.macs != 0 or count.macs != 0) else None)
         flops = row.flops if count.flops is None else count.flops
         note = None if count.reason is None else peer.reasons[count.reason]
         rows.append(dataclasses.replace(row, macs=count.macs, flops=flops, count_note=note))

@@ -70,6 +70,9 @@ class Profile:
     reasons: Mapping[str, str] = field(default_factory=dict)
     unlisted: str = "unlisted"     # reason key for a type with no rule (the tool counts 0)
     finish: Callable[[Any], Any] | None = None   # the tool's last step on its total MACs (ptflops: int())
+    # None: a layer whose output the model never returns is counted like any other; else the reason key
+    # under which the tool counts it 0 (fvcore traces with torch.jit, whose graph drops dead branches)
+    dead_ends: str | None = None
 
     def count(self, layer: Layer) -> Count:
         rule = self.rules.get(layer.type)

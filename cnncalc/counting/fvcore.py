@@ -12,6 +12,8 @@ from .base import (ADAPTIVE_AVG, BATCHNORMS, CONVS, INSTANCENORMS, TRANSPOSED, C
                    types)
 
 REASONS = {
+    "dead_end": "fvcore: a layer whose result the model does not return (an aux head left as a dead-end "
+                "branch) counts 0: torch.jit's trace drops it",
     "batchnorm": "fvcore: eval-mode BatchNorm 1 per element, 2 with affine (batchnorm_flop_jit)",
     "norm": "fvcore: GroupNorm, LayerNorm, InstanceNorm and BatchNorm without running stats 5 per element "
             "with affine, 4 without (norm_flop_counter)",
@@ -53,8 +55,9 @@ PROFILE = Profile(
         **types(*INSTANCENORMS, rule=lambda layer: _norm(layer, layer.cfg["affine"])),
         "GroupNorm": lambda layer: _norm(layer, layer.cfg["affine"]),
         "LayerNorm": lambda layer: _norm(layer, layer.cfg["elementwise_affine"]),
-        "Upsample": _upsample,
+        **types("Upsample", "interpolate", rule=_upsample),   # the aten upsample ops, whichever module calls them
         **types(*ADAPTIVE_AVG, rule=_adaptive_avg),
     },
     reasons=REASONS,
+    dead_ends="dead_end",
 )

@@ -115,6 +115,8 @@ PROFILE = Profile(
         "LocalResponseNorm": _local_response_norm,
         **types(*BATCHNORMS, *INSTANCENORMS, "GroupNorm", "LayerNorm", rule=_norm),
         "Upsample": _upsample,
+        # no module hook; its forward calls the patched F.interpolate: one per output element
+        "interpolate": lambda layer: _count(layer, 0, layer.e_out, "functional"),
     },
     reasons=REASONS,
     finish=int,                                          # get_flops_pytorch returns int(flops_count)
