@@ -169,6 +169,9 @@ class Report:
     constraints: tuple = ()
     counted_as: str | None = None      # a peer's name (cnncalc.counting): macs/flops are that tool's
     training: Any = None               # engine.training.Training: one training step (--train), or None
+    # per layer, (bytes alive while it runs, bytes alive once its dead inputs are freed); () when symbolic.
+    # The forward pass's liveness as the engine computes the peak (views share storage; the input counts)
+    memory_curve: tuple = ()
 
     def layer(self, name: str) -> LayerRow:
         """The row of layer ``name``; ArgumentError with a suggestion when unknown."""

@@ -71,6 +71,9 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     storage_last: dict[int, int] = {-1: the_plan.input_last_use}
     alive = storage_bytes[-1]
     peak = alive
+    # the forward pass's memory curve (concrete sizes only): bytes alive while each layer runs, and after
+    curve_running: list[int] = []
+    curve_after: list[int] = []
     live_sets: list[frozenset] = [frozenset({-1})]     # symbolic sizes: the storages alive at each peak candidate
     live: set[int] = {-1}                   # the storages alive now (kept as a set: O(alive) per layer, not O(layers))
     # symbolic sums are added once at the end (sympy.Add of n terms), not term by term (O(n) each)
@@ -160,6 +163,8 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
             else:
                 alive = alive + out_bytes
                 peak = alive if alive > peak else peak
+        if not symbols:
+            curve_running.append(alive)
         # free every storage whose last reader is this layer
         for slot in slots:
             sid_in = -1 if slot == -1 else storage[slot]
@@ -175,6 +180,8 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
             else:
                 alive = alive - storage_bytes[sid]
             storage_last[sid] = None
+        if not symbols:
+            curve_after.append(alive)
 
         total_params += params
         total_trainable += trainable
@@ -213,6 +220,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
         scope_types=network.scope_types, source=network.source, input_shape=input_shape,
         explanation=tuple(explanation), explained_step=explained_step,
         constraints=tuple(context.constraints) if symbols else (),
+        memory_curve=() if symbols else tuple(zip(curve_running, curve_after)),
     )
     return _with_keras_params(report) if network.channels_last else report
 
