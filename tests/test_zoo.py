@@ -28,9 +28,11 @@ ZOO_ONLY = ["convnext_tiny", "deeplabv3_resnet50", "densenet121", "efficientnet_
             "fcn_resnet50", "googlenet", "inception_v3", "mnasnet1_0", "mobilenet_v3_large",
             "regnet_y_400mf", "resnet101", "resnext50_32x4d", "shufflenet_v2_x1_0",
             "squeezenet1_0", "squeezenet1_1", "vgg19_bn", "wide_resnet50_2"]
-# verified here at these sides (odd: a stride-2 layer without padding then reads every
-# pixel); a subset, to keep the suite quick: grouped convs and ceil-mode Fire modules
-VERIFY = {"squeezenet1_1": 65, "resnext50_32x4d": 33}
+# verified here at these sides (odd: a stride-2 layer without padding then reads every pixel; the
+# smallest Inception v3 takes is 75). Every zoo file but FCN-ResNet50, whose verify costs ~18 s here
+# (examples/fcn.yaml and DeepLabV3, the same backbone and upsampling, are verified in the suite;
+# FCN-ResNet50 passed `cnncalc verify --set H=33,W=33 --device cpu` by hand).
+VERIFY = {name: 75 if name == "inception_v3" else 33 for name in ZOO_ONLY if name != "fcn_resnet50"}
 
 
 def small_input(name: str, side: int) -> dict:
