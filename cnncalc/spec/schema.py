@@ -69,6 +69,11 @@ def _strings(check: Callable[[Any], Any]) -> tuple[list[str], bool]:
         items = content if isinstance(content, (tuple, list)) else (content,)
         found += [item for item in items if isinstance(item, str) and item not in found]
     code = getattr(check, "__code__", None)
+    # module-level tables of names the check reads (Keras's ACTIVATIONS: a dict keyed by the names)
+    for name in getattr(code, "co_names", ()):
+        table = getattr(check, "__globals__", {}).get(name)
+        if isinstance(table, (dict, tuple, list, frozenset, set)):
+            found += [item for item in table if isinstance(item, str) and item not in found]
     stack = [code] if code is not None else []
     while stack:                              # string constants of the check itself ("same", "valid")
         current = stack.pop()
@@ -129,9 +134,8 @@ def all_layer_types() -> dict[str, LayerType]:
     return types
 
 
-def schema() -> dict[str, Any]:
-    """The whole schema (JSON Schema draft 2020-12)."""
-    types = all_layer_types()
+def _dialect(types: dict[str, LayerType], suffix: str) -> dict[str, Any]:
+    """The layer, layer list and block definitions of one dialect (torch's or Keras's layer names)."""
     layer = {
         "description": "a layer: a type name, or one 'Type: {arguments}' mapping (a block's name calls the block)",
         "anyOf": [
@@ -148,20 +152,30 @@ def schema() -> dict[str, Any]:
                        "anyOf": [{"type": "object"}, {"type": "null"}]},
             "inputs": {"description": "names of the block's inputs when it takes several (from: [a, b] at the call)",
                        "type": "array", "minItems": 1, "items": {"type": "string"}},
-            "layers": {"$ref": "#/$defs/layers"},
+            "layers": {"$ref": f"#/$defs/layers{suffix}"},
             "sequential": {"type": "boolean", "description": "unnamed children named 0, 1, ... as nn.Sequential"},
             "description": {},
         },
     }
     assert set(block["properties"]) == set(BLOCK_KEYS)
+    return {f"layers{suffix}": {"type": "array", "minItems": 1, "items": {"$ref": f"#/$defs/layer{suffix}"}},
+            f"layer{suffix}": layer, f"block{suffix}": block}
+
+
+def schema() -> dict[str, Any]:
+    """The whole schema (JSON Schema draft 2020-12); ``framework: keras`` switches to Keras's layer names."""
+    types = all_layer_types()
+    keras_types = registry.all_types("keras")
     top = {
         "name": {"type": "string"},
         "input": {"description": "one sample's shape, channels first, batch excluded: [3, 224, 224] or [3, H, W]",
                   "type": "array", "minItems": 2, "maxItems": 4, "items": {"type": ["integer", "string"]}},
         "batch": {"type": "integer", "default": 1},
         "dtype": {"enum": sorted(DTYPE_BYTES) + sorted("torch." + d for d in DTYPE_BYTES), "default": "float32"},
-        "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"}},
-        "layers": {"$ref": "#/$defs/layers"},
+        "blocks": {"type": "object"},          # the dialect's block definitions: below
+        "layers": {},                          # the dialect's layer list: below
+        "framework": {"enum": ["torch", "keras"], "default": "torch",
+                      "description": "keras: Keras layer names and arguments, tensors channels last"},
         "sequential": {"type": "boolean"},
         "budget": {"description": "limits checked by cnncalc check (docs/ci.md)"},
         "description": {},
@@ -175,10 +189,15 @@ def schema() -> dict[str, Any]:
         "required": ["input", "layers"],
         "additionalProperties": False,
         "properties": properties,
+        # the dialect decides the layer names: Keras's where the file says framework: keras, else torch's
+        "if": {"required": ["framework"], "properties": {"framework": {"const": "keras"}}},
+        "then": {"properties": {"layers": {"$ref": "#/$defs/layers_keras"},
+                                "blocks": {"additionalProperties": {"$ref": "#/$defs/block_keras"}}}},
+        "else": {"properties": {"layers": {"$ref": "#/$defs/layers"},
+                                "blocks": {"additionalProperties": {"$ref": "#/$defs/block"}}}},
         "$defs": {
-            "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer"}},
-            "layer": layer,
-            "block": block,
+            **_dialect(types, ""),
+            **_dialect(keras_types, "_keras"),
             "param": {"type": "string", "pattern": "\\$", "description": "a block parameter: $name or an expression "
                       "(of $params and the block input's sizes, $in.channels, $in.shape[i])"},
         },

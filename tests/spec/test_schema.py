@@ -22,7 +22,7 @@ from cnncalc.spec.schema import schema
 jsonschema = pytest.importorskip("jsonschema")
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-FILES = sorted(EXAMPLES.glob("*.yaml"))
+FILES = sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("keras/*.yaml")])   # both dialects
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,7 +48,7 @@ def test_every_type_and_argument_is_described():
     assert "index" not in layer["chunk"]["anyOf"][0]["properties"]      # set by the loader
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(EXAMPLES)) for p in FILES])
 def test_every_example_validates(path, validator):
     errors = [e.message for e in validator.iter_errors(yaml.safe_load(path.read_text()))]
     assert not errors, errors[:3]
@@ -125,3 +125,19 @@ def test_what_the_schema_rejects_the_loader_rejects(data):
     text = yaml.safe_dump(mutated, sort_keys=False)
     with pytest.raises(CnnCalcError):
         plan(cnncalc.loads(text))
+
+
+def test_the_keras_dialect_has_its_own_layer_names(validator):
+    """framework: keras switches the layer vocabulary: Conv2D with filters is valid there, torch's
+    Conv2d is not (and the other way round without the key); the loader agrees."""
+    keras = {"framework": "keras", "input": [28, 28, 1], "layers": [{"Conv2D": {"filters": 8, "kernel_size": 3}}]}
+    # torch's arguments on Keras's Conv2D, Keras's on torch's Conv2d (an unknown type name alone could be
+    # a block's, so the schema checks the arguments of the names it knows)
+    torch_args_in_keras = {**keras, "layers": [{"Conv2D": {"out_channels": 8, "kernel_size": 3}}]}
+    keras_args_in_torch = {"input": [1, 28, 28], "layers": [{"Conv2d": {"filters": 8, "kernel_size": 3}}]}
+    assert not list(validator.iter_errors(keras))
+    cnncalc.analyze(cnncalc.loads(yaml.safe_dump(keras, sort_keys=False)))
+    for bad in (torch_args_in_keras, keras_args_in_torch):
+        assert list(validator.iter_errors(bad))
+        with pytest.raises(CnnCalcError):
+            plan(cnncalc.loads(yaml.safe_dump(bad, sort_keys=False)))
