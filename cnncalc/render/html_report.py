@@ -150,7 +150,27 @@ def page_data(report: Report, *, network: Any = None, the_plan: Any = None,
             "start": timeline.start, "allocated": list(timeline.allocated), "after": list(timeline.after),
             "peak": timeline.peak, "peak_layer": timeline.peak_layer},
         "budget": _budget(report, network),
+        "training": _training(report),
         "generator": f"cnncalc {__version__}",
+    }
+
+
+def _training(report: Report) -> dict[str, Any] | None:
+    """The training step's totals and its timeline as the engine gave them (``report.training``,
+    engine/training.py: one (phase, layer, bytes alive) per event), or None without --train.
+    Nothing is recomputed here: the page draws these events and names the engine's peak."""
+    step = getattr(report, "training", None)
+    if step is None:
+        return None
+    events = step.timeline
+    alive = [json_value(bytes_alive) for _, _, bytes_alive in events]
+    return {
+        "totals": {key: _exact(value) for key, value in step.to_dict().items()},
+        "phase": [visible(phase) for phase, _, _ in events],
+        "layer": [visible(name) for _, name, _ in events],
+        "alive": [_exact(value) for value in alive],
+        # the event the engine's peak is (max() there keeps the first of equal events)
+        "peak_event": max(range(len(alive)), key=alive.__getitem__) if alive else None,
     }
 
 

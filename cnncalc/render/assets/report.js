@@ -321,12 +321,13 @@
     for (var i = 0; i < units.length; i++) if (max >= units[i][0]) return units[i];
     return units[units.length - 1];
   }
-  function frame(svgRoot, maxY, kind) {
+  function frame(svgRoot, maxY, kind, count, xLabel) {   // count points along x (default: the layers)
+    var n = count === undefined ? N : count;
     var W = svgRoot.clientWidth || 600, H = svgRoot.clientHeight || 230;
     svgRoot.setAttribute("viewBox", "0 0 " + W + " " + H);
-    var f = {W: W, H: H, l: 62, r: 12, t: 12, b: 30};
+    var f = {W: W, H: H, l: 62, r: 12, t: 12, b: 30, n: n};
     f.w = W - f.l - f.r; f.h = H - f.t - f.b;
-    f.x = function (i) { return f.l + (N ? (i + 0.5) * f.w / N : 0); };
+    f.x = function (i) { return f.l + (n ? (i + 0.5) * f.w / n : 0); };
     var unit = axisScale(maxY, kind);
     var ticks = niceTicks(maxY / unit[0], 4);
     f.maxY = ticks[ticks.length - 1] * unit[0] || 1;
@@ -338,18 +339,18 @@
     });
     el("line", {"class": "axis", x1: f.l, x2: f.l + f.w, y1: f.t + f.h, y2: f.t + f.h}, svgRoot);
     el("line", {"class": "axis", x1: f.l, x2: f.l, y1: f.t, y2: f.t + f.h}, svgRoot);
-    var every = Math.max(1, Math.ceil(N / 8));
-    for (var i = 0; i < N; i += every) el("text", {x: f.x(i), y: f.t + f.h + 13, "text-anchor": "middle"}, svgRoot, String(i));
-    el("text", {x: f.l + f.w, y: H - 3, "text-anchor": "end"}, svgRoot, "layer (execution order)");
+    var every = Math.max(1, Math.ceil(n / 8));
+    for (var i = 0; i < n; i += every) el("text", {x: f.x(i), y: f.t + f.h + 13, "text-anchor": "middle"}, svgRoot, String(i));
+    el("text", {x: f.l + f.w, y: H - 3, "text-anchor": "end"}, svgRoot, xLabel || "layer (execution order)");
     return f;
   }
-  function hover(svgRoot, f, describe) {
+  function hover(svgRoot, f, describe, layerOf) {   // layerOf(i): the layer point i stands for (-1: none)
     var cursor = el("line", {"class": "cursor", y1: f.t, y2: f.t + f.h, x1: -10, x2: -10}, svgRoot);
     var overlay = el("rect", {x: f.l, y: f.t, width: f.w, height: f.h, fill: "transparent"}, svgRoot);
     function index(event) {
       var box = svgRoot.getBoundingClientRect();
       var x = (event.clientX - box.left) * (f.W / box.width);
-      return Math.max(0, Math.min(N - 1, Math.floor((x - f.l) / f.w * N)));
+      return Math.max(0, Math.min(f.n - 1, Math.floor((x - f.l) / f.w * f.n)));
     }
     overlay.addEventListener("mousemove", function (event) {
       var i = index(event);
@@ -359,7 +360,10 @@
       tip.style.left = (event.clientX + 14) + "px"; tip.style.top = (event.clientY + 10) + "px";
     });
     overlay.addEventListener("mouseleave", function () { tip.style.display = "none"; });
-    overlay.addEventListener("click", function (event) { selectLayer(index(event)); });
+    overlay.addEventListener("click", function (event) {
+      var i = layerOf ? layerOf(index(event)) : index(event);
+      if (i >= 0) selectLayer(i);
+    });
   }
   function noData(svgRoot, why) {
     svgRoot.setAttribute("data-points", "0");
@@ -425,6 +429,50 @@
     });
   }
 
+  // The training step (--train): the engine's events (engine/training.py), drawn as they are:
+  // bytes alive after each one, the phases shaded, the engine's peak marked and named.
+  function trainChart() {
+    var T = D.training;
+    var charts = document.querySelector(".charts");
+    var box = html("div", {"class": "chart-box", id: "chart-train"}, charts);
+    var t = T.totals;
+    html("h3", {}, box, "Memory alive over the training step (" + t.optimizer + ", " + t.precision + ", " + t.device +
+         ", batch " + t.batch + "): forward, backward, optimizer step");
+    var svgRoot = el("svg", {"class": "chart", "data-chart": "train"}, box);
+    var alive = T.alive.map(num), count = alive.length;
+    var byName = {};
+    L.name.forEach(function (name, i) { byName[name] = i; });
+    var f = frame(svgRoot, num(t.peak_bytes), "bytes", count, "event of the step (execution order)");
+    var base = f.t + f.h, half = f.w / count / 2;
+    var phases = [], start = 0;           // runs of one phase: [phase, first, last]
+    for (var i = 1; i <= count; i++) {
+      if (i === count || T.phase[i] !== T.phase[start]) { phases.push([T.phase[start], start, i - 1]); start = i; }
+    }
+    phases.forEach(function (run) {
+      if (run[0] !== "forward" && run[0] !== "backward") return;
+      var x0 = f.x(run[1]) - half, x1 = f.x(run[2]) + half;
+      el("rect", {"class": "phase " + run[0], x: x0, y: f.t, width: x1 - x0, height: f.h}, svgRoot);
+      el("text", {x: (x0 + x1) / 2, y: f.t + 10, "text-anchor": "middle", "class": "phase-label"}, svgRoot, run[0]);
+    });
+    var d = ["M" + (f.x(0) - half).toFixed(2) + " " + base];
+    alive.forEach(function (v, i) {      // each event's bytes held until the next event
+      d.push("L" + (f.x(i) - half).toFixed(2) + " " + f.y(v).toFixed(2));
+      d.push("L" + (f.x(i) + half).toFixed(2) + " " + f.y(v).toFixed(2));
+    });
+    d.push("L" + (f.x(count - 1) + half).toFixed(2) + " " + base + "z");
+    el("path", {"class": "area", d: d.join("")}, svgRoot);
+    var p = T.peak_event, px = f.x(p), py = f.y(alive[p]), right = px > f.l + f.w * 0.6;
+    el("circle", {"class": "peak", cx: px, cy: py, r: 4}, svgRoot);
+    el("text", {"class": "peak-label", x: px + (right ? -8 : 8), y: Math.max(f.t + 22, py + 4),
+                "text-anchor": right ? "end" : "start"}, svgRoot,
+       "peak " + fmtBytes(t.peak_bytes) + " at " + cutText(t.peak_at, 56));
+    svgRoot.setAttribute("data-points", String(count));
+    svgRoot.setAttribute("data-peak-at", t.peak_at);
+    hover(svgRoot, f, function (i) {
+      return T.phase[i] + (T.layer[i] ? ": " + T.layer[i] : "") + "\nalive " + fmtBytes(T.alive[i]) + "  [" + exact(T.alive[i]) + " B]";
+    }, function (i) { return T.layer[i] in byName ? byName[T.layer[i]] : -1; });
+  }
+
   // -- header: totals and budget -----------------------------------------------------------
   function totals() {
     var box = document.getElementById("totals");
@@ -435,8 +483,8 @@
      ["parameter memory", fmtBytes(t.param_bytes), exact(t.param_bytes) + " B"],
      ["peak activation memory", fmtBytes(t.peak_activation_bytes), peakAt ? "at " + cutText(peakAt, 40) : ""],
      ["output", shapeText(D.output_shape), ""], ["receptive field", D.field, ""], ["layers", String(N), C.length + " blocks"]
-    ].forEach(function (item) {
-      var card = html("div", {"class": "card"}, box);
+    ].concat(D.training ? trainingCards(D.training.totals) : []).forEach(function (item) {
+      var card = html("div", {"class": item[3] ? "card train" : "card"}, box);
       html("div", {"class": "k"}, card, item[0]); html("div", {"class": "v"}, card, item[1]);
       if (item[2]) html("div", {"class": "x"}, card, item[2]);
     });
@@ -446,6 +494,14 @@
     if (D.budget.error) { html("p", {"class": "note"}, budget, D.budget.error); return; }
     var list = html("ul", {"class": "budget"}, budget);
     D.budget.checks.forEach(function (c) { html("li", {"class": c.ok ? "ok" : "fail"}, list, c.text); });
+  }
+
+  function trainingCards(t) {            // [key, value, exact, training?]
+    return [["backward MACs", fmtCount(t.backward_macs), exact(t.backward_macs), 1],
+            ["saved for backward", fmtBytes(t.saved_bytes), exact(t.saved_bytes) + " B", 1],
+            ["gradients", fmtBytes(t.grad_bytes), exact(t.grad_bytes) + " B", 1],
+            ["optimizer state (" + t.optimizer + ")", fmtBytes(t.optimizer_state_bytes), exact(t.optimizer_state_bytes) + " B", 1],
+            ["training step peak", fmtBytes(t.peak_bytes), "at " + cutText(t.peak_at, 40), 1]];
   }
 
   // -- start -------------------------------------------------------------------------------
@@ -466,8 +522,10 @@
   barChart("memory", L.mem, fmtBytes);
   fieldChart();
   timelineChart();
+  if (D.training) trainChart();
   function boxes() {      // where each part is drawn, for tests that look at a screenshot
-    ["graph-box"].concat(["params", "macs", "memory", "field", "timeline"].map(function (n) { return "chart-" + n; })).forEach(function (id) {
+    var charts = ["params", "macs", "memory", "field", "timeline"].concat(D.training ? ["train"] : []);
+    ["graph-box"].concat(charts.map(function (n) { return "chart-" + n; })).forEach(function (id) {
       var node = document.getElementById(id), r = node.getBoundingClientRect();
       node.setAttribute("data-box", [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height].map(Math.round).join(","));
     });
