@@ -52,6 +52,9 @@ def plot(report: Report, what: str, path: str, *, the_plan: Any = None) -> None:
     if not isinstance(path, str) or not path.lower().endswith(SUFFIXES):
         raise ArgumentError(f"path expected a file name ending in .png or .svg, found {shown(path)}")
     rows = report.layers
+    if what == "timeline" and getattr(report, "training", None) is not None:
+        _training_timeline(report, path)
+        return
     if what == "timeline":
         from .timeline import memory_timeline
         if the_plan is None:
@@ -107,6 +110,44 @@ def plot(report: Report, what: str, path: str, *, the_plan: Any = None) -> None:
         axes.set_title(f"{title}: activation memory alive over the forward pass")
     axes.set_xlabel("layer (execution order)")
     axes.set_xlim(-1, max(count, 1))
+    axes.grid(axis="y", color="#e2e8f0")
+    figure.tight_layout()
+    try:
+        figure.savefig(path, format=path.lower().rsplit(".", 1)[1])
+    finally:
+        plt.close(figure)
+
+
+def _training_timeline(report: Report, path: str) -> None:
+    """Memory alive after each event of the training step (``report.training.timeline``, the engine's
+    events as they are), the forward and backward shaded, the engine's peak marked and named."""
+    step = report.training
+    events = step.timeline
+    alive = _numbers([bytes_alive for _, _, bytes_alive in events], "the training step")
+    plt = _matplotlib()
+    count = len(events)
+    figure, axes = plt.subplots(figsize=(min(16, 6 + count / 60), 3.6), dpi=150)
+    scale, unit = _byte_scale(max(alive, default=0))
+    for phase, colour in (("forward", "#2563eb"), ("backward", "#db2777")):
+        at = [i for i, (name, _, _) in enumerate(events) if name == phase]
+        if at:
+            axes.axvspan(at[0] - 0.5, at[-1] + 0.5, color=colour, alpha=0.06, linewidth=0)
+            axes.text((at[0] + at[-1]) / 2, 1.0, phase, transform=axes.get_xaxis_transform(), ha="center",
+                      va="top", fontsize=8, color="#64748b", style="italic")
+    ys = [v / scale for v in alive]
+    axes.fill_between(range(count), ys, step="mid", alpha=0.25, color="#2563eb")
+    axes.step(range(count), ys, where="mid", color="#2563eb", linewidth=1)
+    top = max(range(count), key=alive.__getitem__)        # the engine's peak event (its max keeps the first)
+    axes.plot([top], [ys[top]], "o", color="#b91c1c")
+    axes.annotate(f"peak {ys[top]:.2f} {unit} at {cut(visible(step.peak_at), 50)}", (top, ys[top]),
+                  textcoords="offset points", xytext=(6, -4), fontsize=8, color="#b91c1c",
+                  ha="right" if top > count * 0.6 else "left", va="top")
+    axes.set_ylabel(f"alive ({unit})")
+    axes.set_title(f"{cut(report.name, 50)}: memory alive over the training step "
+                   f"({step.optimizer}, {step.precision}, batch {step.batch})")
+    axes.set_xlabel("event of the step (forward, loss, backward, optimizer step)")
+    axes.set_xlim(-1, max(count, 1))
+    axes.set_ylim(bottom=0)
     axes.grid(axis="y", color="#e2e8f0")
     figure.tight_layout()
     try:
