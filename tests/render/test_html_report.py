@@ -173,3 +173,52 @@ def test_summarize_does_not_import_the_pictures():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_report_train_puts_the_training_step_in_the_page(cli, tmp_path):
+    out = tmp_path / "train.html"
+    args = ["--train", "--optimizer", "sgd", "--batch", "2"]
+    result = CliRunner().invoke(cli, ["report", str(EXAMPLES / "resnet18.yaml"), "-o", str(out), *args])
+    assert result.exit_code == 0, result.output
+    data = page_json(out.read_text(encoding="utf-8"))["training"]
+    # the page's figures are summarize --train's (the engine's training step, checked against torch elsewhere)
+    from cnncalc.cli import main
+    summary = CliRunner().invoke(main, ["summarize", str(EXAMPLES / "resnet18.yaml"), "--format", "json", *args])
+    assert summary.exit_code == 0, summary.output
+    assert data["totals"] == json.loads(summary.output)["totals"]["training"]
+    step = cnncalc.analyze(EXAMPLES / "resnet18.yaml", batch=2, train={"optimizer": "sgd"}).training
+    assert data["phase"] == [phase for phase, _, _ in step.timeline]
+    assert data["layer"] == [name for _, name, _ in step.timeline]
+    assert data["alive"] == [alive for _, _, alive in step.timeline]
+    # the marked event is the engine's peak, named as the engine names it
+    assert data["alive"][data["peak_event"]] == step.peak_bytes == data["totals"]["peak_bytes"]
+    peak_phase, peak_layer = data["phase"][data["peak_event"]], data["layer"][data["peak_event"]]
+    assert step.peak_at in (peak_phase, f"{peak_phase}: {peak_layer}")
+    assert {"start", "forward", "loss", "backward", "optimizer step"} == set(data["phase"])
+
+
+def test_report_without_train_has_no_training_step():
+    assert page_data(cnncalc.analyze(EXAMPLES / "lenet5.yaml"))["training"] is None
+
+
+@pytest.mark.parametrize("args, words", [
+    (["report", str(EXAMPLES / "lenet5.yaml"), "-o", "r.html", "--optimizer", "sgd"], "--train"),
+    (["report", str(EXAMPLES / "fcn.yaml"), "-o", "r.html", "--train"], "concrete"),
+    (["plot", str(EXAMPLES / "lenet5.yaml"), "-o", "c.png", "--precision", "fp16-mixed"], "--train"),
+])
+def test_train_options_refused_as_summarize_refuses_them(cli, tmp_path, monkeypatch, args, words):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert words in result.output and "Traceback" not in result.output
+
+
+def test_plot_timeline_of_the_training_step(cli, tmp_path):
+    pytest.importorskip("matplotlib")
+    svg = tmp_path / "step.svg"
+    result = CliRunner().invoke(cli, ["plot", str(EXAMPLES / "lenet5.yaml"), "--what", "timeline", "--train",
+                                      "-o", str(svg)])
+    assert result.exit_code == 0, result.output
+    text = svg.read_text(encoding="utf-8")
+    step = cnncalc.analyze(EXAMPLES / "lenet5.yaml", train=True).training
+    assert ET.fromstring(text).tag.endswith("svg") and f"at {step.peak_at}" in text
