@@ -353,7 +353,9 @@ def export_source(net: Any, input: Sequence[Any] | None = None, sizes: Mapping[s
     names = _Names({cls})
     var: dict[int, str] = {}
     for index in range(-1, count):
-        if index == count - 1 or consumers[index] == [index + 1]:
+        if 0 <= index < count - 1 and _ends_its_block(layers, qualified, index):
+            var[index] = names.make(layers[index].spec.path)   # `aspp_convs_cat = torch.cat(...)`: import's clue
+        elif index == count - 1 or consumers[index] == [index + 1]:
             var[index] = "x"
         else:
             var[index] = "input_" if index == -1 else names.make(layers[index].spec.path)
@@ -454,6 +456,15 @@ def export_source(net: Any, input: Sequence[Any] | None = None, sizes: Mapping[s
         "",
     ]
     return "\n".join(lines)
+
+
+def _ends_its_block(layers: Sequence[Any], qualified: Sequence[tuple], index: int) -> bool:
+    """A merge that is its block's last layer: in forward() it is one line between two module calls, and
+    only its variable (named by its path, ``classifier_0_convs_cat``) tells ``cnncalc import`` which block
+    it belongs to (a merge after a positional block's branches, DeepLabV3's ASPP concat)."""
+    parts = qualified[index]
+    return (layers[index].layer_type.name in MERGES and len(parts) > 1
+            and tuple(qualified[index + 1][:len(parts) - 1]) != tuple(parts[:-1]))
 
 
 def _strip_blank_start(lines: list[str]) -> list[str]:

@@ -80,16 +80,9 @@ def _exported_module(example, tmp_path, input=None):
         return build_module(resolve_source(f"{path}:{class_name}"), {})
 
 
-# Known gap: examples/deeplabv3_resnet50.yaml puts ASPP's concat, named cat, inside the positional block
-# aspp_convs (torchvision has it in ASPP.forward, one level up); the exported forward writes it as
-# `x = torch.cat(...)`, so nothing in the module says it belongs inside, and it is imported one level up.
-GAPS = {"deeplabv3_resnet50"}
-
-
-@pytest.mark.parametrize("example", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="a merge inside "
-                                                                             "a positional block"))
-                                     if p.stem in GAPS else p for p in sorted(EXAMPLES.glob("*.yaml"))],
-                         ids=lambda p: p.stem)
+# examples/deeplabv3_resnet50.yaml ends the positional block aspp_convs with ASPP's concat (named cat): the
+# exported forward assigns it to `classifier_0_convs_cat`, which is how the import puts it back inside.
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
 def test_exported_example_round_trips(example, tmp_path):
     """examples/X.yaml -> export --to torch -> import -> the same layers and totals (a symbolic [3, H, W] at 64x64)."""
     from cnncalc.api import load
