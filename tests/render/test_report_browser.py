@@ -120,9 +120,9 @@ def drawn(pixels, box: str) -> float:
     return float((region.min(axis=2) < 235).mean())
 
 
-def write_page(tmp_path: Path, name: str, sizes=None) -> tuple[Path, object]:
+def write_page(tmp_path: Path, name: str, sizes=None, train=None) -> tuple[Path, object]:
     network = load(EXAMPLES / f"{name}.yaml")
-    report = cnncalc.analyze(network, sizes=sizes)
+    report = cnncalc.analyze(network, sizes=sizes, train=train)
     path = tmp_path / f"{name}.html"
     path.write_text(render_html(report, network=network, overrides={"sizes": sizes}), encoding="utf-8")
     return path, report
@@ -190,3 +190,24 @@ def test_a_hostile_name_is_text_in_the_page(tmp_path):
     result = chromium(tmp_path, path.as_uri(), "--dump-dom")
     title = re.search(r'<h1 id="title">(.*?)</h1>', result.stdout, re.S).group(1)
     assert "&lt;/script&gt;&lt;img" in title and visible("\u202e") in title
+
+
+def test_training_step_chart_draws(tmp_path):
+    """With --train the page draws a sixth chart: memory alive over the step's every event, peak named."""
+    path, report = write_page(tmp_path, "resnet18", train={"optimizer": "sgd"})
+    page, log = dom(tmp_path, path.as_uri())
+    no_errors(page, log)
+    svg = page.find(lambda tag, attrs: tag == "svg" and attrs.get("data-chart") == "train")[0]
+    assert int(svg["data-points"]) == len(report.training.timeline)
+    assert svg["data-peak-at"] == report.training.peak_at
+    cards = page.find(lambda tag, attrs: tag == "div" and "train" in classes(attrs))
+    assert len(cards) == 5                                   # backward MACs, saved, grads, state, peak
+    shot = tmp_path / "shot.png"
+    result = chromium(tmp_path, path.as_uri(), f"--screenshot={shot}")
+    assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
+    pixels = read_png(shot)
+    boxes = {attrs["id"]: attrs["data-box"] for attrs in page.find(lambda tag, attrs: "data-box" in attrs)}
+    for chart in CHARTS + ("train",):
+        box = boxes[f"chart-{chart}"]
+        assert int(box.split(",")[1]) + int(box.split(",")[3]) <= WINDOW[1], f"{chart} is below the screenshot"
+        assert drawn(pixels, box) > 0.01, chart
