@@ -23,7 +23,9 @@ def register(main: click.Group) -> None:
         """Run the network on random input with numpy and check every layer's shape.
 
         Each layer's actual output shape is compared with the analytic one;
-        exit 1 on a mismatch. --dtype: float16, float32 (default) or float64
+        exit 1 on a mismatch. A layer type without a numpy reference is skipped
+        with a note; a file with none at all (a Keras file) is refused, exit 2
+        (cnncalc verify checks it against torch instead). --dtype: float16, float32 (default) or float64
         (numpy has no bfloat16). Needs numpy: pip install 'cnncalc[numpy]'.
 
         \b

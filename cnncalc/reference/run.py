@@ -182,6 +182,7 @@ def run(net: NetLike, *, input: Sequence[Any] | None = None, sizes: Mapping[str,
     np_dtype = run_dtype(dtype)
     limit = resolve_limit(max_bytes)
     the_plan = plan(network)
+    _refuse_nothing_to_run(network, the_plan)
     report = evaluate(the_plan, input=input, sizes=sizes, batch=batch, dtype=np_dtype.name)
     the_plan = bind(the_plan, report)         # arguments read from a block input's size, resolved
     if report.symbols:
@@ -223,6 +224,25 @@ def run(net: NetLike, *, input: Sequence[Any] | None = None, sizes: Mapping[str,
         status = "ok" if tuple(out.shape) == tuple(row.output_shape) else "mismatch"
         results.append(LayerRun(row.name, row.type, row.output_shape, tuple(out.shape), status, spec.loc))
     return RunReport(network.name, report.input_shape, tuple(results), outputs[-1])
+
+
+def _refuse_nothing_to_run(network: Any, the_plan: Any) -> None:
+    """ArgumentError when no layer has a numpy reference: a run that checked nothing must not pass.
+
+    Some layers without one are skipped with a note (their analytic zeros feed the rest); none at all
+    (a Keras file: its types have no numpy references) would print "0 of N layers ran" and exit 0."""
+    layers = the_plan.layers
+    if not layers or any(planned.layer_type.has_reference() for planned in layers):
+        return
+    types = ", ".join(dict.fromkeys(planned.layer_type.name for planned in layers))
+    keras = getattr(network, "framework", "torch") == "keras"
+    why = "Keras layer types have no numpy references" if keras else "its layer types have no numpy references"
+    first = layers[0].spec
+    raise ArgumentError(f"cnncalc run has nothing to run: none of the {len(layers)} layers of "
+                        f"{shown(network.name)} has a numpy reference ({types}); {why}",
+                        loc=first.loc,
+                        hint="cnncalc verify FILE checks this file's shapes, parameters and MACs against torch "
+                             "(Keras files included); cnncalc summarize FILE gives the analysis")
 
 
 def check(run_report: RunReport) -> None:

@@ -50,6 +50,33 @@ def test_cli_run_and_exit_codes():
     assert symbolic.exit_code == 2 and "--set" in symbolic.output
 
 
+def test_a_file_with_nothing_to_run_is_refused():
+    """A Keras file: no layer type has a numpy reference, so a run would check nothing; exit 2, saying so."""
+    keras = EXAMPLES / "keras" / "digits.yaml"
+    from cnncalc.errors import ArgumentError
+    from cnncalc.layers.registry import all_types
+    assert all(not t.has_reference() for t in all_types("keras").values())
+    result = CliRunner().invoke(main, ["run", str(keras)])
+    assert result.exit_code == 2, result.output
+    assert "digits.yaml:6:5: cnncalc run has nothing to run: none of the 7 layers" in result.output
+    assert "(Conv2D, MaxPooling2D, Flatten, Dropout, Dense)" in result.output
+    assert "cnncalc verify FILE" in result.output and "Traceback" not in result.output
+    assert "ran and matched" not in result.output            # refused before any table that could look like success
+    with pytest.raises(ArgumentError, match="nothing to run"):
+        run(cnncalc.load(keras))
+
+
+def test_some_layers_skipped_is_a_note_not_a_failure(monkeypatch):
+    """A type without a reference among ones with: skipped with a note, the rest checked, exit 0."""
+    from cnncalc.layers.registry import lookup
+    flatten = lookup("Flatten")
+    monkeypatch.setattr(type(flatten), "has_reference", lambda self: False)
+    result = CliRunner().invoke(main, ["run", str(EXAMPLES / "digits.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "7 of 8 layers ran and matched; 1 skipped (no numpy reference)" in result.output
+    assert "skipped: no numpy reference for this type" in result.output
+
+
 def test_a_wrong_shape_rule_is_reported(monkeypatch):
     conv2d = cnncalc.layers.lookup("Conv2d")
     original = type(conv2d).evaluate
