@@ -49,7 +49,7 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FIXTURES = ROOT / "tests" / "data" / "docs"
 FENCE = re.compile(r"^```(\S*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
 DIRECTIVE = re.compile(r"<!--\s*(bench|output of):\s*(.*?)\s*-->\s*$")
-COLUMNS = "100"            # console outputs are shown as a 100-column terminal prints them
+COLUMNS = "140"            # console outputs are shown as a 140-column terminal prints them (a wide one)
 
 
 @dataclass(frozen=True)

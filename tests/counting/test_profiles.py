@@ -94,3 +94,17 @@ def test_check_compares_macs_limits_with_the_peers_figures():
     assert result.exit_code == 1 and "as ptflops counts them" in result.output
     bad = CliRunner().invoke(main, ["check", path, "--count-as", "nope"])
     assert bad.exit_code == 2
+
+
+def test_compare_fits_an_80_column_terminal():
+    """Wider than the terminal, the table turns to a row per tool with compact figures; the totals
+    are the same figures (4.089G for cnncalc on ResNet-50)."""
+    path = str(EXAMPLES / "resnet50.yaml")
+    narrow = CliRunner().invoke(main, ["compare", path, "--width", "80"])
+    wide = CliRunner().invoke(main, ["compare", path, "--width", "200"])
+    assert narrow.exit_code == wide.exit_code == 0
+    table = narrow.output.split("\nWhy:")[0].splitlines()
+    assert max(len(line) for line in table) <= 80
+    rows = {line.split()[0]: line.split()[-1] for line in table[4:] if line.strip()}
+    assert set(rows) == set(PEERS) | {"cnncalc"} and rows["cnncalc"] == "4.089G"
+    assert "4,089,184,256" in wide.output and max(len(line) for line in wide.output.splitlines()[:12]) > 80
