@@ -110,12 +110,7 @@ def plot(report: Report, what: str, path: str, *, the_plan: Any = None) -> None:
         axes.set_title(f"{title}: activation memory alive over the forward pass")
     axes.set_xlabel("layer (execution order)")
     axes.set_xlim(-1, max(count, 1))
-    axes.grid(axis="y", color="#e2e8f0")
-    figure.tight_layout()
-    try:
-        figure.savefig(path, format=path.lower().rsplit(".", 1)[1])
-    finally:
-        plt.close(figure)
+    _save(plt, figure, axes, path)
 
 
 def _training_timeline(report: Report, path: str) -> None:
@@ -148,6 +143,11 @@ def _training_timeline(report: Report, path: str) -> None:
     axes.set_xlabel("event of the step (forward, loss, backward, optimizer step)")
     axes.set_xlim(-1, max(count, 1))
     axes.set_ylim(bottom=0)
+    _save(plt, figure, axes, path)
+
+
+def _save(plt, figure, axes, path: str) -> None:
+    """The charts' common finish: a light horizontal grid, a tight layout, PNG or SVG by the suffix."""
     axes.grid(axis="y", color="#e2e8f0")
     figure.tight_layout()
     try:
