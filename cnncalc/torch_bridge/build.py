@@ -204,7 +204,10 @@ def assemble(con: Concrete, modules: Sequence[Any], batch: int | None = None):
     found = classes()
     Scope, CnnCalcModel = found.Scope, found.CnnCalcModel
     model = CnnCalcModel(con.network.name, con.report.input_shape)
-    renamed: dict[str, str] = {}                  # qualified scope path -> its actual qualified name
+    from .export import qualified_names
+    # each layer's qualified name, by the one naming rule export writes too (a name that is an
+    # attribute of its parent, `train`, gets `_` appended; the attribute lists are checked against torch)
+    names = qualified_names(con)
     last_use = con.plan.last_use
     steps = []
     # free each tensor right after its last reader (the output stays)
@@ -214,39 +217,22 @@ def assemble(con: Concrete, modules: Sequence[Any], batch: int | None = None):
     for index, last in enumerate(last_use):
         if index < len(frees) - 1 and index <= last < len(frees):
             frees[last].append(index)
-    for position, (layer, module) in enumerate(zip(con.plan.layers, modules)):
+    for position, (layer, module, actual_parts) in enumerate(zip(con.plan.layers, modules, names)):
         spec = layer.spec
-        parts = spec.path.split(".")
         parent = model
-        actual_parts: list[str] = []
-        for depth, part in enumerate(parts):
-            leaf = depth == len(parts) - 1
-            key = ".".join(parts[:depth + 1])
-            name = renamed.get(key)
-            if name is None:
-                name = part
-                while (hasattr(parent, name) and name not in parent._modules) or name == "" or "." in name:
-                    name = name + "_"
-                renamed[key] = name
-            actual_parts.append(name)
-            if leaf:
-                if name in parent._modules:
-                    raise CnnCalcError(f"two layers share the path {spec.path!r}", loc=spec.loc, path=spec.path)
-                parent.add_module(name, module)
-            else:
-                child = parent._modules.get(name)
-                if child is None:
-                    child = Scope()
-                    parent.add_module(name, child)
-                elif not isinstance(child, Scope):
-                    raise CnnCalcError(f"{key!r} is both a layer and a block", loc=spec.loc, path=spec.path)
-                parent = child
+        for name in actual_parts[:-1]:
+            child = parent._modules.get(name)
+            if child is None:
+                child = Scope()
+                parent.add_module(name, child)
+            parent = child
+        parent.add_module(actual_parts[-1], module)
         if spec.frozen:
             for parameter in module.parameters():
                 parameter.requires_grad_(False)
         model.paths[spec.path] = ".".join(actual_parts)
         free = tuple(slot for slot in frees[position] if slot != len(con.plan.layers) - 1)
-        steps.append((spec.path, tuple(actual_parts), tuple(layer.input_slots), free))
+        steps.append((spec.path, actual_parts, tuple(layer.input_slots), free))
     model._cnncalc_steps = steps
     if batch is not None:
         model.input_shape = (batch, *model.input_shape[1:])
