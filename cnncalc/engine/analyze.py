@@ -59,6 +59,8 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     input_field = receptive.to_field(input_state)
     states: list[Any] = []                  # per layer: the exact per-axis field (None once unread)
     layer_steps: list[Any] = []             # per layer: its Outcome.field, for the walks behind global fields
+    # per tensor, per axis: the first axis with the same history (sizes, maps); its walk is reused
+    twins: dict[int, tuple[int, ...]] = {-1: _twin_axes(spatial_extent)}
     budget = receptive.PhaseBudget()        # phases the exact fields may still enumerate
 
     shapes: list[tuple] = []
@@ -113,13 +115,14 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
         if symbols:
             outcome = simplify_outcome(outcome)
         output = outcome.output_shape
-        if not symbols:
-            _require_addressable(output, spec)
+        elements = numel(output)
+        if not symbols and elements > MAX_ELEMENTS:
+            _refuse_unaddressable(elements, spec)
         shapes.append(output)
         params = sum(numel(shape) for shape in outcome.param_shapes.values()) if outcome.param_shapes else 0
         buffers = sum(numel(shape) for shape in outcome.buffer_shapes.values()) if outcome.buffer_shapes else 0
         trainable = 0 if spec.frozen else params
-        out_bytes = numel(output) * dtype_bytes
+        out_bytes = elements * dtype_bytes
 
         # receptive field: exact periodic fields per axis (engine/receptive.py); a one-input type's
         # further inputs only give sizes (interpolate's size_of), so only the first one's field is followed
@@ -131,7 +134,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
             else:
                 # the layer input's size per network-input axis, where its dims still line up with them
                 lengths = tuple(_spatial(in_shapes[0], network)) if len(in_shapes[0]) - 2 == len(spatial_extent) else None
-                union = _unions(slots[0], lengths, the_plan, layer_steps, fields, shapes, input_shape)
+                union = _unions(slots[0], lengths, the_plan, layer_steps, fields, shapes, input_shape, twins)
                 if outcome.field is GLOBAL or len(outcome.field) != len(spatial_extent):
                     state = receptive.mix_all(source_state, lengths, spatial_extent, union)
                 else:
@@ -139,8 +142,9 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
                 field = receptive.to_field(state, source_field.aligned, source_field.parted_at, spatial_extent)
         else:
             state, field = _merge(slots, states, fields, input_state, input_field, spatial_extent, output,
-                                  the_plan, budget, layer_steps, shapes, input_shape)
+                                  the_plan, budget, layer_steps, shapes, input_shape, twins)
         layer_steps.append(outcome.field)
+        twins[position] = _layer_twins(slots, twins, outcome.field, output, network, len(spatial_extent))
         states.append(state)
         fields.append(field)
         for slot in slots:                  # a field nobody reads again need not be kept (memory)
@@ -236,9 +240,8 @@ def _with_keras_params(report: Report) -> Report:
 MAX_ELEMENTS = 2**63 - 1      # torch's sizes and element counts are int64
 
 
-def _require_addressable(shape: tuple, spec) -> None:
+def _refuse_unaddressable(elements: int, spec) -> None:
     """torch cannot make a tensor of more than 2⁶³ − 1 elements; refusing here also keeps every later figure small."""
-    elements = numel(shape)
     if elements > MAX_ELEMENTS:
         shown = f"{elements:,}" if elements < 10**30 else f"about 10^{int(elements.bit_length() * 0.30103)}"
         raise ShapeError(f"the output would have {shown} elements, more than torch's limit of 2^63 - 1 "
@@ -274,18 +277,51 @@ def _shapes_text(shapes: Sequence[tuple]) -> str:
 
 def _spatial(shape: tuple, network: NetworkSpec) -> tuple:
     """A tensor's spatial sizes: after batch and channels (torch), between them (Keras)."""
-    return shape[1:-1] if network.channels_last else shape[2:]
+    return shape[1:-1] if network.framework == "keras" else shape[2:]      # channels_last, without the property
 
 
-def _unions(slot, lengths, the_plan, layer_steps, fields, shapes, input_shape):
+def _twin_axes(lengths: Sequence[Any]) -> tuple[int, ...]:
+    """Per axis, the first axis of the same length (itself if none)."""
+    return tuple(lengths.index(length) for length in lengths)
+
+
+def _layer_twins(slots, twins, step, output, network, axes: int) -> tuple[int, ...]:
+    """Per axis of this layer's output, the first axis whose whole history is the same: same twin in
+    every input, the same map along both, the same output length. Such axes walk alike (reach.py)."""
+    if len(output) - 2 != axes:
+        return tuple(range(axes))
+    base = twins[slots[0]] if slots else tuple(range(axes))
+    lengths = _spatial(output, network)
+    if step is None and len(slots) == 1 and all(lengths[axis] == lengths[twin] for axis, twin in enumerate(base)):
+        return base                     # an elementwise layer keeps its input's twins (most layers)
+    found = list(base)
+    for axis, twin in enumerate(base):
+        if twin != axis and not (lengths[axis] == lengths[twin]
+                                 and all(twins[slot][axis] == twin for slot in slots[1:])
+                                 and (step is None or reach.axis_step(step, axis, axes)
+                                      == reach.axis_step(step, twin, axes))):
+            found[axis] = axis
+    return tuple(found)
+
+
+def _unions(slot, lengths, the_plan, layer_steps, fields, shapes, input_shape, twins):
     """Per axis, what all elements of tensor ``slot`` read together, walked back exactly (engine/reach.py);
-    None where it cannot walk (the forward estimate is used then)."""
+    None where it cannot walk (the forward estimate is used then). An axis whose history is its twin's
+    (a square net on a square input) reuses the twin's walk."""
     if lengths is None:
         return None
     axes = len(input_shape) - 2
     network = the_plan.network
+    walked: dict[int, Any] = {}
 
     def union(axis: int):
+        twin = twins[slot][axis]
+        if twin in walked:
+            return walked[twin]
+        walked[axis] = found = walk(axis)
+        return found
+
+    def walk(axis: int):
         def layer(position: int):
             planned = the_plan.layers[position]
             if planned.layer_type.name == "concat" and planned.cfg.get("dim", 1) % len(shapes[position]) >= 2:
@@ -303,13 +339,13 @@ def _unions(slot, lengths, the_plan, layer_steps, fields, shapes, input_shape):
 
 
 def _merge(slots, states, fields, input_state, input_field, extent, output, the_plan, budget,
-           layer_steps, shapes, input_shape):
+           layer_steps, shapes, input_shape, twins):
     """A merge's field: the article's multi-path rule; an axis global on any path is global (the union read)."""
     sources = [input_field if slot == -1 else fields[slot] for slot in slots]
     was_aligned = all(f.aligned for f in sources)
     parted_at = next((f.parted_at for f in sources if not f.aligned), None)
     lengths = tuple(_spatial(output, the_plan.network)) if len(output) - 2 == len(extent) else None
-    unions = [_unions(slot, lengths, the_plan, layer_steps, fields, shapes, input_shape) for slot in slots]
+    unions = [_unions(slot, lengths, the_plan, layer_steps, fields, shapes, input_shape, twins) for slot in slots]
     state, aligned = receptive.merge([(input_state if slot == -1 else states[slot], True) for slot in slots], budget,
                                      lengths, extent, None if lengths is None else unions)
     if not aligned and was_aligned:

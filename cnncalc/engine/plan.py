@@ -182,6 +182,20 @@ def _args_key(args: Mapping[str, Any]) -> tuple:
     return key
 
 
+_PLAIN = (int, float, str, bool, type(None))
+
+
+def _reads(args: Mapping[str, Any]) -> set[str]:
+    """The tensors a layer's arguments read ($in.channels ...); plain numbers and names read none."""
+    found: set[str] = set()
+    for value in args.values():
+        kind = type(value)
+        if kind in _PLAIN or (kind in (list, tuple) and all(type(item) in _PLAIN for item in value)):
+            continue
+        found |= deferred.paths(value)
+    return found
+
+
 @gc_paused
 def plan(network: NetworkSpec) -> Plan:
     index_of: dict[str, int] = {INPUT: -1}
@@ -196,7 +210,7 @@ def plan(network: NetworkSpec) -> Plan:
             layer_type = types[spec.type_name] = registry.lookup(spec.type_name, network.framework)
             if layer_type is None:  # pragma: no cover - the expander already checked
                 raise SpecError(f"unknown layer type {spec.type_name!r}", loc=spec.loc, path=spec.path)
-        reads = set().union(*(deferred.paths(value) for value in spec.args.values())) if spec.args else set()
+        reads = _reads(spec.args)
         pending = tuple((path, index_of[path]) for path in sorted(reads))
         if pending:                      # checked when evaluated, with the sizes it reads (bound_cfg)
             _check_keys(layer_type, spec)

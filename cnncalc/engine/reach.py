@@ -39,11 +39,27 @@ class Walker:
         self.axis = axis
         self._layer = layer
         self._layers: dict[int, tuple] = {}      # each layer's map read once per walker (ends revisit them)
+        self._below: dict[int, int] = {}         # an elementwise layer: the first layer below its chain of them
 
     def layer(self, position: int) -> tuple[Sequence[int], Any, Sequence[Any], Any]:
         found = self._layers.get(position)
         if found is None:
             found = self._layers[position] = self._layer(position)
+        return found
+
+    def through(self, position: int) -> int:
+        """The first layer at or below ``position`` that is not elementwise: a norm or an activation reads
+        element i of its one input for element i, so a walk goes straight through the chain of them
+        (two thirds of a ResNet's layers) without a step each."""
+        found = self._below.get(position)
+        if found is None:
+            found = position
+            while found != -1:
+                slots, step, _, field = self.layer(found)
+                if step is not None or len(slots) != 1 or (field is not None and field.axis_global(self.axis)):
+                    break
+                found = slots[0]
+            self._below[position] = found
         return found
 
     def end(self, position: int, index: int, side: str) -> Any:
@@ -52,6 +68,7 @@ class Walker:
         memo: dict[tuple[int, int], Any] = {}
         pick = min if side == "low" else max
         # explicit stack of (position, index, pending child keys or None)
+        position = self.through(position)
         stack: list[tuple[int, int, list | None]] = [(position, index, None)]
         while stack:
             pos, idx, children = stack.pop()
@@ -62,20 +79,10 @@ class Walker:
                 memo[key] = idx
                 continue
             slots, step, lengths, field = self.layer(pos)
-            if field is not None and field.axis_global(self.axis):      # already a union: its ends
-                centre, size = field.start[self.axis], field.size[self.axis]
-                if not isinstance(size, int) or not isinstance(centre, (int, Fraction)):
-                    raise Unknown
-                if size == 0:
-                    memo[key] = None
-                else:
-                    end = Fraction(centre) + (Fraction(1 - size, 2) if side == "low" else Fraction(size - 1, 2))
-                    memo[key] = int(end)
-                continue
             if children is None:
                 children = []
                 for slot, length in zip(slots, lengths):
-                    children.append([slot, self._taps(step, idx, length, side), 0])
+                    children.append([self.through(slot), self._taps(step, idx, length, side), 0])
                 stack.append((pos, idx, children))
                 for slot, taps, _ in children:
                     if taps:

@@ -86,3 +86,65 @@ def test_rf_command_prints_every_layer():
     data = json.loads(json_result.output)
     assert data["receptive_field"]["size"] == [212, 212]
     assert data["receptive_field"]["start"] == ["31/2", "31/2"]
+
+
+# --------------------------------------------------------------------------
+# Twin axes: an axis whose whole history equals an earlier one's reuses its walk (engine/analyze.py)
+# --------------------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def square_input_nets(draw):
+    """Valid by construction: a square input, per-axis kernels, strides and padding (often unequal)."""
+    side = draw(st.integers(6, 16))
+    sizes = [side, side]
+    lines = []
+    for _ in range(draw(st.integers(1, 4))):
+        ks, ss, ps = [], [], []
+        for axis in range(2):
+            k = draw(st.integers(1, min(4, sizes[axis])))
+            s = draw(st.integers(1, 3))
+            p = draw(st.integers(0, k // 2))
+            ks.append(k), ss.append(s), ps.append(p)
+        sizes = [(n + 2 * p - k) // s + 1 for n, k, s, p in zip(sizes, ks, ss, ps)]
+        kind = draw(st.sampled_from(["Conv2d: {out_channels: 2, ", "MaxPool2d: {", "AvgPool2d: {"]))
+        lines.append(f"  - {kind}kernel_size: {ks}, stride: {ss}, padding: {ps}}}")
+        if draw(st.booleans()):
+            lines.append("  - ReLU")
+    lines.append(draw(st.sampled_from(["  - AdaptiveAvgPool2d: {output_size: 1}", "  - Linear: {out_features: 3}",
+                                       "  - Softmax: {dim: 2}"])))
+    return f"input: [1, {side}, {side}]\nlayers:\n" + "\n".join(lines) + "\n"
+
+
+def test_square_input_nets_are_valid_by_construction():
+    @settings(max_examples=30, deadline=None)
+    @given(square_input_nets())
+    def valid(text):
+        cnncalc.analyze(cnncalc.loads(text))
+    valid()
+
+
+@settings(max_examples=80, deadline=None)
+@given(square_input_nets())
+def test_twin_axes_give_what_walking_each_axis_gives(text):
+    import cnncalc.engine.analyze as analyze
+    net = cnncalc.loads(text)
+    reused = cnncalc.analyze(net)
+    original = analyze._layer_twins
+    analyze._layer_twins = lambda slots, twins, step, output, network, axes: tuple(range(axes))
+    try:
+        walked = cnncalc.analyze(net)
+    finally:
+        analyze._layer_twins = original
+    for a, b in zip(reused.layers, walked.layers):
+        assert a.receptive_field == b.receptive_field, (text, a.name)
+
+
+def test_an_asymmetric_kernel_on_a_square_input_walks_each_axis():
+    # kernels [3, 1], stride [2, 1], no padding, on 8x8: H outputs 0..2 read up to 2*2+2 = 6; W reads all 8
+    report = cnncalc.analyze(cnncalc.loads(
+        "input: [1, 8, 8]\nlayers:\n  - Conv2d: {out_channels: 2, kernel_size: [3, 1], stride: [2, 1]}\n"
+        "  - AdaptiveAvgPool2d: {output_size: 1}\n"))
+    assert report.receptive_field.size == ((8 - 3) // 2 * 2 + 3, 8) == (7, 8)
