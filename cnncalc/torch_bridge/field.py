@@ -153,6 +153,8 @@ def modules() -> SimpleNamespace:
         average pooling where it can (much faster than a float64 convolution),
         else a depthwise convolution of ones."""
         rank = len(kernel)
+        if all(k == 1 for k in kernel):          # a window of one element: every stride-th element
+            return s[(slice(None), slice(None)) + tuple(slice(None, None, st) for st in stride)]
         if all(d == 1 for d in dilation):
             return (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[rank - 1](s, kernel, stride)
         channels = s.size(1)
@@ -432,14 +434,14 @@ def _periods(con: Concrete, position: int, axes: int) -> list[int]:
     """Per axis, how many consecutive output elements repeat one phase pattern."""
     field = con.report.layers[position].receptive_field
     periods = [1] * axes
+    layers = con.report.layers
+    distinct = {(1,) * axes}                 # the input's; then each ancestor's jumps, once per distinct tuple
     for ancestor in con.plan.ancestors(position):
-        if ancestor == -1:
-            jumps = (1,) * axes
-        else:
-            f = con.report.layers[ancestor].receptive_field
-            if f.is_global:
-                continue
-            jumps = f.jump
+        if ancestor != -1:
+            f = layers[ancestor].receptive_field
+            if not f.is_global:
+                distinct.add(tuple(f.jump))
+    for jumps in distinct:
         for axis in range(axes):
             ratio = _frac(field.jump[axis]) / _frac(jumps[axis])
             periods[axis] = periods[axis] * ratio.denominator // gcd(periods[axis], ratio.denominator)
@@ -521,7 +523,8 @@ def _need(con: Concrete, position: int) -> list[int]:
     for axis in range(axes):
         r, s = _frac(f.size[axis]), _frac(f.jump[axis])
         margin = 2 + (ceil(_max_ancestor_jump(con, position, axis)) if periods[axis] > 1 else 0)
-        need.append(int(ceil(r + (periods[axis] + 1) * s + 2 * margin + 2)))
+        # the field (r), the elements one period on (P·s), the margins and one element of slack
+        need.append(int(ceil(r + periods[axis] * s + 2 * margin + 2)))
     return need
 
 
@@ -572,9 +575,11 @@ def _enlarged(con: Concrete, targets: Sequence[str], batch_free_input: tuple) ->
         candidate = Concrete(prefix, prefix_plan, report)
         return candidate, [_place(candidate, p) for p in positions]
 
-    original = trial(dims)
+    # at the file's own size the full report already holds every figure the probes' placing reads
+    # (layers up to the last target are the prefix's): the prefix is evaluated only if it is used
+    original = (con, [_place(con, p) for p in positions])
     if all(pl.complete() for pl in original[1]):
-        return original[0], original[1], notes
+        return trial(dims)[0], original[1], notes
     need = [max(n) for n in zip(*[_need(con, p) for p in positions])]
     start = [max(0, -(-(need_a - d) // s)) for need_a, d, s in zip(need, dims, steps)]
     best, best_score = original, sum(pl.score() for pl in original[1])
@@ -593,8 +598,10 @@ def _enlarged(con: Concrete, targets: Sequence[str], batch_free_input: tuple) ->
             return found[0], found[1], notes
         if score > best_score:
             best, best_score = found, score
-    if best is original and error:
-        notes.append(f"the input could not be enlarged ({error})")
+    if best is original:
+        if error:
+            notes.append(f"the input could not be enlarged ({error})")
+        best = (trial(dims)[0], original[1])
     return best[0], best[1], notes
 
 
