@@ -859,9 +859,26 @@ def _probe(con: Concrete, target: str, plan: _Plan, y, x_base) -> FieldCheck:
 
     out = row.output_shape[-axes:]
     limits = [min(plan.extra[a], plan.periods[a]) for a in range(axes)]
+    distance = list(limits)             # per axis: how far the element measured last is from the base
+    base = list(plan.base)
+    # one phase per axis: the base element and one far enough along every axis that the two fields
+    # cannot touch, in one backward pass (their gradients are two separate boxes); the jump is then
+    # measured over m elements instead of one. Where the two boxes meet after all (a field larger
+    # than the analytic one), each element is measured alone below.
+    paired = _far_element(f, plan, out, dims) if all(p == 1 for p in plan.periods) and any(limits) else None
+    if paired is not None:
+        (grad,) = torch.autograd.grad(source[tuple([slice(None)] * lead) + tuple(base)].sum()
+                                      + source[tuple([slice(None)] * lead) + tuple(paired)].sum(),
+                                      x_base, retain_graph=True)
+        runs = _runs(grad[0, 0] != 0)
+        if all(len(r) == 2 for r in runs):
+            first = ([r[0][0] for r in runs], [r[0][1] for r in runs])
+            along = [[runs[a][0], runs[a][1]] for a in range(axes)]
+            distance = [far - b for far, b in zip(paired, base)]
+            limits = [1] * axes
+            return _finish(check, f, plan, dims, axes, base, along, limits, distance)
     # the base element: phase 0 where it reads something, else the first phase that does
     # (a transposed convolution with kernel < stride leaves phases empty)
-    base = list(plan.base)
     first = measure(base)
     if any(lo is None for lo in first[0]):
         import itertools
@@ -889,6 +906,49 @@ def _probe(con: Concrete, target: str, plan: _Plan, y, x_base) -> FieldCheck:
                 element[a] += k
                 lows, highs = measure(element)
                 along[a].append((lows[a], highs[a]))
+    return _finish(check, f, plan, dims, axes, base, along, limits, distance)
+
+
+def _far_element(f: Field, plan: _Plan, out: Sequence[int], dims: Sequence[int]) -> list[int] | None:
+    """An element m steps from the base along every axis whose analytic field lies at least two
+    elements past the base's and inside the input with a margin; None where there is no room."""
+    far = []
+    for axis, (b, n, length) in enumerate(zip(plan.base, out, dims)):
+        r, s, c = _frac(f.size[axis]), _frac(f.jump[axis]), _frac(f.start[axis])
+        if s <= 0:
+            return None
+        m = int(ceil((r + 2) / s))
+        half = (r - 1) / 2
+        if b + m > n - 1 or c + (b + m) * s + half > length - 1 - 2 or not plan.fits[axis]:
+            return None
+        far.append(b + m)
+    return far
+
+
+def _runs(mask) -> list[list[tuple[int, int]]]:
+    """Per spatial axis of a boolean mask: the (first, last) index of each run of rows holding a True."""
+    found = []
+    axes = mask.dim()
+    for axis in range(axes):
+        line = mask
+        for other in reversed(range(axes)):
+            if other != axis:
+                line = line.any(dim=other)
+        where = line.nonzero().flatten().tolist()
+        runs: list[tuple[int, int]] = []
+        for index in where:
+            if runs and index == runs[-1][1] + 1:
+                runs[-1] = (runs[-1][0], index)
+            else:
+                runs.append((index, index))
+        found.append(runs)
+    return found
+
+
+def _finish(check: FieldCheck, f: Field, plan: _Plan, dims: Sequence[int], axes: int, base: list[int],
+            along: list[list[tuple]], limits: list[int], distance: list[int]) -> FieldCheck:
+    """Size, jump and start per axis from the extents measured along it (``along[a][k]``: the element
+    k steps on; the last one ``distance[a]`` elements from the base)."""
     cut_axes, unfit_axes, phased, partial = [], [], [], []
     for axis in range(axes):
         length = dims[axis]
@@ -910,7 +970,7 @@ def _probe(con: Concrete, target: str, plan: _Plan, y, x_base) -> FieldCheck:
         jump = None
         if limits[axis] == period and along[axis][-1][0] is not None:
             far_lo, far_hi = along[axis][-1]
-            jump = (Fraction(far_lo + far_hi, 2) - centre0) / period
+            jump = (Fraction(far_lo + far_hi, 2) - centre0) / distance[axis]
         # the first phase that reads anything, shifted back by whole periods: the
         # centre of element 0's field (or where it would be), as the report defines start
         step = jump if jump is not None else _frac(f.jump[axis])

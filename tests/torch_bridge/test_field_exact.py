@@ -190,3 +190,55 @@ def test_random_nets_match_the_gradient(text):
     output = [c for c in measured.checks if c.is_output]
     assert output and output[0].ok is True, (text, output)
     assert math.prod(report.receptive_field.size) > 0
+
+
+# --------------------------------------------------------------------------
+# Paired probes: two far-apart elements in one backward pass (field.py, _far_element)
+# --------------------------------------------------------------------------
+
+PAIRABLE = """
+input: [1, 40, 40]
+layers:
+  - Conv2d: {name: c1, out_channels: 2, kernel_size: 3, stride: 2, padding: 1}
+  - Conv2d: {name: c2, out_channels: 2, kernel_size: 3, padding: 1}
+"""
+
+
+def test_a_small_field_is_measured_with_one_backward_pass(monkeypatch):
+    from cnncalc.torch_bridge.field import measure_fields
+    calls = []
+    original = torch.autograd.grad
+    monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: calls.append(1) or original(*a, **k))
+    (check,) = measure_fields(cnncalc.loads(PAIRABLE), layers=["c2"], output=False).checks
+    # c2's element j reads c1's j-1 .. j+1, which read 2(j-1)-1 .. 2(j+1)+1: 7 wide, 2 apart, centred on 2j
+    assert check.ok is True and check.size == [7, 7] and check.jump == [2, 2] and check.start == [0, 0]
+    assert len(calls) == 1
+
+
+def test_a_wrong_jump_is_caught_by_the_paired_probe(monkeypatch):
+    import cnncalc.layers.conv as conv
+    from cnncalc.layers.base import AxisMap
+    original = conv.conv_axis_step
+
+    def faster(kernel, stride, pad_left, dilation=1):     # claims each output moves 1 further
+        step = original(kernel, stride, pad_left, dilation)
+        return AxisMap(1, stride + 1, step.low, step.high, step.spacing) if stride > 1 else step
+    monkeypatch.setattr(conv, "conv_axis_step", faster)
+    result = cnncalc.verify(cnncalc.loads(PAIRABLE), device="cpu", field_layers=["c2"])
+    failures = [c for c in result.failures if c.kind == "field"]
+    assert failures and failures[0].measured["jump"] == [2, 2] and failures[0].expected["jump"] == [3, 3]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nets())
+def test_paired_and_single_probes_measure_the_same(text):
+    import cnncalc.torch_bridge.field as field
+    _, paired = _measure(text, count=8)
+    original = field._far_element
+    field._far_element = lambda *args: None
+    try:
+        _, single = _measure(text, count=8)
+    finally:
+        field._far_element = original
+    for a, b in zip(paired.checks, single.checks):
+        assert (a.layer, a.size, a.jump, a.start, a.ok) == (b.layer, b.size, b.jump, b.start, b.ok), text
