@@ -21,6 +21,7 @@ from sympy.printing.str import StrPrinter
 
 from ..errors import ShapeError
 from ..layers.base import Context
+from ..layers.floors import at_least, floor_of
 
 
 def make_dims(dims: tuple) -> tuple:
@@ -68,7 +69,7 @@ class SymbolicContext(Context):
         self._check(sympy.sympify(ok), message)
 
     def require_at_least(self, value: Any, minimum: Any, message: Callable[[], str]) -> None:
-        self._check(sympy.Ge(value, minimum), message)
+        self._check(_at_least(value, minimum), message)
 
     def require_equal(self, value: Any, expected: Any, message: Callable[[], str]) -> None:
         difference = sympy.simplify(value - expected)
@@ -96,6 +97,13 @@ class SymbolicContext(Context):
         return decided
 
 
+@lru_cache(maxsize=8192)
+def _at_least(value: Any, minimum: Any) -> Any:
+    """value >= minimum (layers/floors.py: proved from lower bounds, else sympy.Ge), once per distinct
+    pair: a stage's layers ask the same question of the same size."""
+    return at_least(value, minimum)
+
+
 def collapse_floors(expr: Any) -> Any:
     """Rewrite ⌊(⌊x⌋ + m)/n⌋ as ⌊(x + m)/n⌋, innermost first."""
     if not isinstance(expr, sympy.Basic):
@@ -108,21 +116,7 @@ def _collapsed(expr: Any) -> Any:
     """collapse_floors, once per distinct expression: a long network repeats the same sizes layer after layer."""
     if not expr.has(sympy.floor):
         return expr
-    return expr.replace(sympy.floor, _collapse_one)
-
-
-def _collapse_one(arg: Any) -> Any:
-    terms = sympy.Add.make_args(sympy.expand(arg))
-    with_floor = [term for term in terms if term.has(sympy.floor)]
-    if len(with_floor) == 1:
-        coefficient, inner = with_floor[0].as_coeff_Mul()
-        if isinstance(inner, sympy.floor) and coefficient.is_Rational and coefficient > 0 and coefficient.p == 1:
-            divisor = coefficient.q                          # the n of the identity
-            rest = sympy.Add(*(term for term in terms if term is not with_floor[0]))
-            shift = sympy.expand(rest * divisor)             # the m of the identity
-            if shift.is_integer:
-                return sympy.floor((inner.args[0] + shift) / divisor)
-    return sympy.floor(arg)
+    return expr.replace(sympy.floor, floor_of)
 
 
 def simplify(value: Any) -> Any:
@@ -167,8 +161,7 @@ def peak_of(live_sets: list[frozenset], storage_bytes: dict) -> Any:
     for live in maximal:
         for sid in live:
             if sid not in terms:
-                terms[sid] = {monomial: _plain(coefficient) for monomial, coefficient in
-                              sympy.expand(sympy.sympify(storage_bytes[sid])).as_coefficients_dict().items()}
+                terms[sid] = _coefficients(sympy.sympify(storage_bytes[sid]))
     totals = []
     for live in maximal:
         total: dict = {}
@@ -185,6 +178,55 @@ def peak_of(live_sets: list[frozenset], storage_bytes: dict) -> Any:
     if len(survivors) == 1:
         return survivors[0]
     return sympy.Max(*survivors, evaluate=False)
+
+
+@lru_cache(maxsize=4096)
+def _coefficients(expr: Any) -> dict:
+    """A byte count expanded as {monomial: coefficient}, once per distinct count (a stage's tensors share one).
+    The dict is only read."""
+    polynomial = _expanded(expr)
+    if polynomial is None:               # outside sums and products of sizes: sympy's own expansion
+        return {monomial: _plain(coefficient) for monomial, coefficient in
+                sympy.expand(expr).as_coefficients_dict().items()}
+    return {sympy.Mul(*atoms): coefficient for atoms, coefficient in polynomial.items() if coefficient}
+
+
+def _expanded(expr: Any) -> dict | None:
+    """expr as {sorted tuple of atoms (symbols, floors): Python rational}, multiplied out in plain
+    arithmetic (sympy.expand's hint machinery costs milliseconds per byte count); None where expr
+    is not a sum or product of numbers, symbols, floors and integer powers of them."""
+    if expr.is_Rational:
+        return {(): _plain(expr)}
+    if expr.is_Symbol or isinstance(expr, sympy.floor):
+        return {(expr,): 1}
+    if expr.is_Add:
+        total: dict = {}
+        for term in expr.args:
+            part = _expanded(term)
+            if part is None:
+                return None
+            for atoms, coefficient in part.items():
+                total[atoms] = total.get(atoms, 0) + coefficient
+        return total
+    if expr.is_Mul or (expr.is_Pow and expr.exp.is_Integer and expr.exp > 0):
+        return _multiply_all(expr.args if expr.is_Mul else (expr.base,) * int(expr.exp))
+    return None
+
+
+def _multiply_all(factors: Any) -> dict | None:
+    """The product of ``factors``, each expanded, multiplied out term by term."""
+    product: dict = {(): 1}
+    for factor in factors:
+        part = _expanded(factor)
+        if part is None:
+            return None
+        result: dict = {}
+        for atoms_a, coefficient_a in product.items():
+            for atoms_b, coefficient_b in part.items():
+                atoms = tuple(sorted(atoms_a + atoms_b, key=sympy.default_sort_key))
+                result[atoms] = result.get(atoms, 0) + coefficient_a * coefficient_b
+        product = result
+    return product
 
 
 def _plain(number: Any) -> int | Fraction:

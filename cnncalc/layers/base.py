@@ -424,6 +424,17 @@ def dim_max(values: Sequence[Dim]) -> Dim:
     return sympy.Max(*values)
 
 
+def floor_div(numerator: Dim, denominator: Dim) -> Dim:
+    """⌊a / b⌋ for positive b: ``//`` for ints; for a symbolic size, layers/floors.py's exact floor,
+    nested floors collapsed (sympy's general floor is most of a symbolic analysis' time)."""
+    if type(numerator) is int and type(denominator) is int:
+        return numerator // denominator
+    if isinstance(numerator, (int, Fraction)):
+        return numerator // denominator
+    from .floors import floor_div as symbolic_floor_div
+    return symbolic_floor_div(numerator, denominator)
+
+
 def ceil_div(numerator: Dim, denominator: Dim) -> Dim:
     """⌈a / b⌉ for positive b, exact for ints and sympy expressions."""
     return -((-numerator) // denominator)

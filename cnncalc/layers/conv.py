@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from .base import (
     MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, Backward, Context, Grads, LayerType, Outcome, Saved, Shape,
     bool_arg, choice_arg,
-    conv_axis_step, expect_rank, fmt_spatial, int_arg, int_tuple_arg, numel,
+    conv_axis_step, expect_rank, floor_div, fmt_spatial, int_arg, int_tuple_arg, numel,
 )
 from .registry import register
 
@@ -134,7 +134,7 @@ class _Conv(LayerType):
                     f"along {name}, found {size}"))
             padded = size + left + right                     # padded input length
             effective = d * (k - 1) + 1                      # dilated kernel extent
-            out = (padded - d * (k - 1) - 1) // s + 1        # torch: floor((L + 2p - d(k-1) - 1)/s) + 1
+            out = floor_div(padded - d * (k - 1) - 1, s) + 1   # torch: floor((L + 2p - d(k-1) - 1)/s) + 1
             if ctx.explaining:
                 pad_text = f"2·{left}" if left == right else f"{left} + {right}"
                 ctx.explain(f"{name}_out", f"⌊({size} + {pad_text} − {d}·({k} − 1) − 1) / {s}⌋ + 1", out)

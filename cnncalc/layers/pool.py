@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from .base import (
     GLOBAL, MAX_PERIOD, Arg, ArgError, AxisMap, AxisStep, Backward, LayerType, Outcome, Saved, bool_arg, ceil_div, conv_axis_step, dim_max,
-    expect_rank, fmt_spatial, int_arg, int_tuple_arg, is_int, list_problem, number_arg, numel, optional,
+    expect_rank, floor_div, fmt_spatial, int_arg, int_tuple_arg, is_int, list_problem, number_arg, numel, optional,
 )
 from .conv import AXIS_NAMES
 from .registry import register
@@ -25,7 +25,7 @@ from .registry import register
 def pooled_size(ctx, size, kernel, stride, pad, dilation, ceil_mode, axis_name):
     """ATen pooling_output_shape, with torch's 'output size is too small' check."""
     effective = dilation * (kernel - 1)
-    out = (size + 2 * pad - effective - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    out = floor_div(size + 2 * pad - effective - 1 + (stride - 1 if ceil_mode else 0), stride) + 1
     if ceil_mode and ctx.is_true(lambda: (out - 1) * stride >= size + pad):
         out = out - 1          # the last window would start inside the right padding
     if ctx.explaining:
