@@ -13,10 +13,12 @@ Each operation has two implementations, chosen with ``impl``:
     (and channels), each output value computed from its window.  Slow, and
     meant to be read next to the formula in the docstring.
 ``"fast"`` (default)
-    Vectorised numpy: im2col and one batched BLAS product per chunk of the
-    batch for the convolutions, strided window views and separable per-axis
-    passes for the pools and the interpolation.  No Python loop over pixels
-    or channels.
+    Vectorised numpy: for the convolutions, im2col and one BLAS product per
+    chunk of the batch (the column matrix copied from a channels-first or a
+    channels-last buffer), or, with one input channel per group (depthwise),
+    a loop over the kernel taps of multiply-adds over the whole chunk;
+    strided window views and separable per-axis passes for the pools and the
+    interpolation.  No Python loop over pixels or channels.
 
 This module imports nothing from ``cnncalc``; numpy is imported at the top
 because the module itself is only imported when a reference is needed.
@@ -370,64 +372,157 @@ def _im2col_copy(dst, xp, groups, kernel, dilation, stride, out_shape):
         np.copyto(dst[everything + (slice(None),) + tuple(slice(u0, None, step) for _, u0, step, _ in combo)], src)
 
 
-_COPY_SPLIT_BYTES = 1 << 20      # copies at least this large are split over two threads
-_copy_pool = None
+_COPY_SPLIT_BYTES = 1 << 20      # copies and tap loops at least this large are split over two threads
+_TWO_THREADS = os.environ.get("CNNCALC_SERIAL_COPY") is None and (os.cpu_count() or 1) >= 2
+_helper = None
 
 
-def _parallel_copy(dst: np.ndarray, src: np.ndarray) -> None:
-    """``np.copyto(dst, src)``, split in two along the channel axis (2) on two threads.
+def _on_two_threads(work, parts) -> None:
+    """``work(part)`` for both of ``parts``: the second on a helper thread, the first on this one.
 
-    The im2col copy is a third of a 3x3 layer's time and numpy copies on one
-    core while the GEMM that follows uses all of them; numpy releases the GIL
-    in the copy loop, so two threads copy in about half the time.
+    numpy releases the GIL in its copy and ufunc loops, while it copies on one
+    core and BLAS uses all of them: two threads copy (or multiply-add) in
+    about half the time.
     """
-    global _copy_pool
-    if dst.nbytes < _COPY_SPLIT_BYTES or dst.shape[2] < 2 or (os.cpu_count() or 1) < 2 or not _PARALLEL_COPY:
+    global _helper
+    if _helper is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnncalc-conv")
+    other = _helper.submit(work, parts[1])
+    try:
+        work(parts[0])
+    finally:
+        other.result()
+
+
+def _halves(length: int) -> tuple[slice, slice]:
+    return slice(0, length // 2), slice(length // 2, length)
+
+
+def _parallel_copy(dst: np.ndarray, src: np.ndarray, axis: int = 2) -> None:
+    """``np.copyto(dst, src)``, split in two along ``axis`` on two threads (see _on_two_threads)."""
+    if dst.nbytes < _COPY_SPLIT_BYTES or dst.shape[axis] < 2 or not _TWO_THREADS:
         np.copyto(dst, src)
         return
-    if _copy_pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _copy_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnncalc-im2col")
-    half = dst.shape[2] // 2
-    other = _copy_pool.submit(np.copyto, dst[:, :, half:], src[:, :, half:])
-    np.copyto(dst[:, :, :half], src[:, :, :half])
-    other.result()
+    lead = (slice(None),) * axis
+    _on_two_threads(lambda part: np.copyto(dst[lead + (part,)], src[lead + (part,)]), _halves(dst.shape[axis]))
 
 
-_PARALLEL_COPY = os.environ.get("CNNCALC_SERIAL_COPY") is None
+def _im2col_chunk(n_batch: int, per_sample: int, itemsize: int, budget: int = 0) -> int:
+    """Samples per chunk: at least one, at most as many as fit ``budget`` bytes
+    (_IM2COL_CHUNK_BYTES by default), and the chunks as even as that allows
+    (8 samples at most 6 a chunk: 4 + 4, not 6 + 2)."""
+    most = max(1, min(n_batch, (budget or _IM2COL_CHUNK_BYTES) // max(per_sample * itemsize, 1)))
+    return -(-n_batch // -(-n_batch // most)) if n_batch else 1
 
 
-def _im2col_chunk(n_batch: int, per_sample: int, itemsize: int) -> int:
-    """Samples per im2col chunk: as many as fit _IM2COL_CHUNK_BYTES, at least one."""
-    return max(1, min(n_batch, _IM2COL_CHUNK_BYTES // max(per_sample * itemsize, 1)))
+# A dense convolution copies its columns channels-last when that copy's
+# contiguous runs (C_in/g·k floats) are at least this many times longer than
+# the channels-first copy's (one output row).  Channels-last pays for
+# transposing the input, the weights and (for several samples a chunk) the
+# output, so shorter runs alone do not decide it; measured (float32, 2
+# cores): 3x3 256->256 @14 (runs 768 vs 14) 1.02-1.05x and 3x3/2 128 @56
+# (384 vs 28) 1.2x faster channels-last; 3x3 128 @28 (384 vs 28) 0.95x,
+# 1x1/2 256->512 @56 (256 vs 28) 0.87x and 3x3 64 @56 (192 vs 56) 0.92x.
+_CHANNELS_LAST_RUNS = 10
+# A grouped convolution with one input channel per group and at most this
+# many output channels per group (depthwise, or a small channel multiplier)
+# runs as a loop over the kernel taps; with more outputs per group a GEMM is
+# faster.  (A single-channel input, groups = 1, keeps the GEMM.)
+_TAP_LOOP_MAX_OUTPUTS = 4
+# The stride-1 tap loop's chunks may be larger: each ufunc call then runs
+# over longer rows (a channel's planes for every sample of the chunk), which
+# matters more than the cache here (1.6 ms against 2.2 ms on the bench's
+# depthwise layer for 8 samples a chunk against 4).
+_TAP_CHUNK_BYTES = 16 << 20
+
+
+def _flat_grid(padded_shape, kernel, dilation):
+    """The stride-1 tap loop's flat layout: (flat step per axis, tap offsets, slack).
+
+    The padded chunk is stored channel-major, ``flat[((c·n_samples + n)·Π padded) + q]``
+    with q = i·Wp + j the position in the padded plane (Wp = padded width; n-d
+    alike).  Every output is computed at the position of its window's first
+    element, so tap (u, v) reads ``flat[off + q]`` with off = u·d·Wp + v·d for
+    ALL outputs of the chunk at once: one contiguous slice of ``flat`` per tap.
+    The positions i >= H_out or j >= W_out are garbage (their windows run into
+    the border or the next plane) and dropped; the valid ones only read inside
+    their own plane.  The slack is what the last plane's garbage reads past the
+    end: the largest offset.
+    """
+    steps = [math.prod(padded_shape[a + 1:]) for a in range(len(padded_shape))]
+    offsets = [sum(u * d * st for u, d, st in zip(tap, dilation, steps))
+               for tap in product(*(range(k) for k in kernel))]
+    return steps, offsets, offsets[-1]
+
+
+def _conv_plan(x_shape, w_shape, pads, stride, dilation, groups, out_shape, itemsize):
+    """How the fast conv runs, from the shapes alone (conv_scratch_bytes uses it too).
+
+    Returns (kind, samples per chunk, {scratch buffer name: elements}), kind one of
+    ``"matmul"`` (1x1, stride 1, unpadded: the input is the column matrix),
+    ``"taps"`` (one input channel per group: a loop over the kernel taps),
+    ``"channels_last"`` or ``"channels_first"`` (im2col + GEMM, the column
+    matrix copied from a channels-last or a channels-first padded buffer).
+    """
+    n_batch, c_in = x_shape[:2]
+    c_out, c_in_g = w_shape[:2]
+    kernel = tuple(w_shape[2:])
+    padded_shape = tuple(L + l + r for L, (l, r) in zip(x_shape[2:], pads))
+    padded = any(l or r for l, r in pads)
+    p_len, n_taps, plane = math.prod(out_shape), math.prod(kernel), math.prod(padded_shape)
+    if not padded and all(k == 1 for k in kernel) and all(s == 1 for s in stride):
+        return "matmul", max(1, n_batch), {}
+    if c_in_g == 1 and groups > 1 and c_out // groups <= _TAP_LOOP_MAX_OUTPUTS:
+        if all(s == 1 for s in stride):
+            # the padded chunk (plus the slack), and an accumulator and a product per output plane
+            per = {"padded": c_in * plane, "im2col": 2 * c_out * plane if n_taps > 1 else 0}
+            chunk = _im2col_chunk(n_batch, sum(per.values()), itemsize, _TAP_CHUNK_BYTES)
+            slack = _flat_grid(padded_shape, kernel, dilation)[2]
+            return "taps", chunk, {"padded": chunk * per["padded"] + slack, "im2col": chunk * per["im2col"]}
+        per = {"padded": c_in * plane if padded else 0, "im2col": c_out * p_len if n_taps > 1 else 0}
+        kind = "taps"
+    else:
+        k_len = c_in_g * n_taps
+        cols = groups * k_len * p_len
+        last_run = c_in_g * (kernel[-1] if groups == 1 and dilation[-1] == 1 else 1)
+        if last_run >= _CHANNELS_LAST_RUNS * out_shape[-1]:
+            chunk = _im2col_chunk(n_batch, cols + c_in * plane + c_out * p_len, itemsize)
+            # the GEMM of a chunk of several samples writes (C_out, n·P), then transposed into y
+            out_tmp = c_out * p_len if chunk > 1 else 0
+            return "channels_last", chunk, {"im2col": chunk * cols, "padded": chunk * (c_in * plane + out_tmp)}
+        per = {"im2col": cols, "padded": c_in * plane if padded else 0}
+        kind = "channels_first"
+    chunk = _im2col_chunk(n_batch, sum(per.values()), itemsize)
+    return kind, chunk, {name: chunk * n for name, n in per.items()}
 
 
 def conv_scratch_bytes(x_shape: Sequence[int], weight_shape: Sequence[int], stride: IntOrSeq = 1,
                        padding: Union[IntOrSeq, str] = 0, dilation: IntOrSeq = 1, groups: int = 1,
                        padding_mode: str = "zeros", itemsize: int = 4) -> int:
-    """Bytes the fast :func:`conv` allocates besides its output: the im2col
-    column buffer and the padded buffer of one chunk (at least one whole
-    sample: 27 bytes per output pixel and float32 for a 3x3 kernel on 3
-    channels), and for a border padding mode the padded copy of the whole
-    input. Lets a caller refuse a convolution before it is attempted."""
+    """Bytes the fast :func:`conv` allocates besides its output: its two
+    scratch buffers for one chunk of samples (at least one whole sample; see
+    _conv_plan: the column matrix and the padded input, or the tap loop's
+    padded input and accumulators), and for a border padding mode the padded
+    copy of the whole input. Lets a caller refuse a convolution before it is
+    attempted."""
     rank = len(x_shape) - 2
     n_batch, c_in = x_shape[0], x_shape[1]
     kernel = tuple(weight_shape[2:])
     stride = _ints(stride, rank, "stride", 1)
     dilation = _ints(dilation, rank, "dilation", 1)
     pads = _conv_padding(padding, kernel, dilation, stride)
-    padded_shape = (c_in,) + tuple(L + l + r for L, (l, r) in zip(x_shape[2:], pads))
-    out_shape = [max(0, (L - d * (k - 1) - 1) // s + 1) for L, k, s, d in zip(padded_shape[1:], kernel, stride, dilation)]
-    padded = any(l or r for l, r in pads)
+    padded_shape = tuple(L + l + r for L, (l, r) in zip(x_shape[2:], pads))
+    out_shape = tuple(max(0, (L - d * (k - 1) - 1) // s + 1)
+                      for L, k, s, d in zip(padded_shape, kernel, stride, dilation))
     extra = 0
-    if padded and padding_mode not in ("zeros", "constant"):
-        extra = n_batch * math.prod(padded_shape) * itemsize      # padded up front, then convolved unpadded
-        padded = False
-    if not padded and all(k == 1 for k in kernel) and all(st == 1 for st in stride):
-        return extra
-    k_len = weight_shape[1] * math.prod(kernel)
-    per_sample = groups * k_len * math.prod(out_shape) + (math.prod(padded_shape) if padded else 0)
-    return extra + _im2col_chunk(n_batch, per_sample, itemsize) * per_sample * itemsize
+    if any(l or r for l, r in pads) and padding_mode not in ("zeros", "constant"):
+        extra = n_batch * c_in * math.prod(padded_shape) * itemsize   # padded up front, then convolved unpadded
+        x_shape = (n_batch, c_in) + padded_shape
+        pads = [(0, 0)] * rank
+    _, _, sizes = _conv_plan(tuple(x_shape), tuple(weight_shape), pads, stride, dilation, groups, out_shape,
+                             itemsize)
+    return extra + sum(sizes.values()) * itemsize
 
 
 def conv_transpose_scratch_bytes(x_shape: Sequence[int], weight_shape: Sequence[int], out_shape: Sequence[int],
@@ -450,52 +545,221 @@ def conv_transpose_scratch_bytes(x_shape: Sequence[int], weight_shape: Sequence[
 
 
 def _conv_fast(x, pads, fill, weight, bias, stride, dilation, groups, out_shape):
-    """im2col + one batched GEMM: (C_out/g × C_in/g·Πk) @ (C_in/g·Πk × ΠL_out) per sample and group.
+    """The vectorised convolution; ``x`` is unpadded, ``pads`` (left, right) per axis are filled with ``fill``.
 
-    ``x`` is unpadded; ``pads`` (left, right) per axis are filled with ``fill``.
-    The batch is processed in chunks of whole samples: each chunk is copied
-    into the interior of a padded buffer (whose border is filled once), the
-    im2col view of that buffer is copied into a contiguous column buffer, and
-    one batched np.matmul writes the chunk's output in place.  Chunks are sized
-    so both buffers stay in the last-level cache.  Strided convolutions copy
-    their columns phase by phase (see _im2col_copy).
+    _conv_plan picks one of four ways from the shapes:
+
+    * 1x1, stride 1, unpadded: one batched GEMM of the weights by the input;
+    * one input channel per group (depthwise): _conv_taps, a loop over the
+      kernel taps of broadcast multiply-adds;
+    * otherwise im2col + GEMM, the column matrix copied from a padded buffer
+      laid out channels-last (_conv_channels_last) when the channels give the
+      copy longer contiguous runs than an output row does, else
+      channels-first (_conv_channels_first).
+
+    The batch is processed in chunks of whole samples whose buffers fit
+    _IM2COL_CHUNK_BYTES, so they stay in the last-level cache between the
+    copy that fills them and the GEMM (or the taps) that read them.
+    """
+    n_batch = x.shape[0]
+    c_out, c_in_g = weight.shape[:2]
+    kind, chunk, _ = _conv_plan(x.shape, weight.shape, pads, stride, dilation, groups, out_shape, x.itemsize)
+    y = np.empty((n_batch, c_out) + out_shape, dtype=x.dtype)
+    if kind == "matmul":
+        p_len = math.prod(out_shape)
+        w_mat = np.ascontiguousarray(weight.reshape(groups, c_out // groups, c_in_g))
+        np.matmul(w_mat, x.reshape(n_batch, groups, c_in_g, p_len), out=y.reshape(n_batch, groups, -1, p_len))
+    else:
+        run = {"taps": _conv_taps, "channels_last": _conv_channels_last,
+               "channels_first": _conv_channels_first}[kind]
+        run(x, pads, fill, weight, stride, dilation, groups, y, chunk)
+    if bias is not None:
+        y += bias.reshape((c_out,) + (1,) * len(out_shape))
+    return y
+
+
+def _interior(shape, pads) -> tuple:
+    """Where an unpadded array of spatial ``shape`` sits in the padded one."""
+    return tuple(slice(l, l + L) for L, (l, _) in zip(shape, pads))
+
+
+def _conv_channels_first(x, pads, fill, weight, stride, dilation, groups, y, chunk):
+    """im2col from channels-first buffers: per chunk, (g, C_out/g, C_in/g·Πk) @ (C_in/g·Πk, ΠL_out) per sample and group.
+
+    Each chunk is copied into the interior of a padded buffer (whose border
+    is filled once), the im2col view ``(n, g, C_in/g, *k, *out)`` of that
+    buffer is copied into a contiguous column buffer, and one batched
+    np.matmul writes the chunk's output in place.  The copy's contiguous runs
+    are one output row.  Strided convolutions copy their columns phase by
+    phase (see _im2col_copy).
+    """
+    n_batch, c_in = x.shape[:2]
+    c_out, c_in_g = weight.shape[:2]
+    kernel, out_shape = weight.shape[2:], y.shape[2:]
+    k_len, p_len = c_in_g * math.prod(kernel), math.prod(out_shape)
+    w_mat = np.ascontiguousarray(weight.reshape(groups, c_out // groups, k_len))
+    ym = y.reshape(n_batch, groups, c_out // groups, p_len)
+    padded = any(l or r for l, r in pads)
+    buf = _scratch("im2col", (chunk, groups, c_in_g) + tuple(kernel) + tuple(out_shape), x.dtype)
+    if padded:
+        padded_shape = tuple(L + l + r for L, (l, r) in zip(x.shape[2:], pads))
+        pbuf = _scratch("padded", (chunk, c_in) + padded_shape, x.dtype)
+        pbuf.fill(fill)
+        interior = (slice(None), slice(None)) + _interior(x.shape[2:], pads)
+    for n0 in range(0, n_batch, chunk):
+        m = min(chunk, n_batch - n0)
+        if padded:
+            src = pbuf[:m]
+            src[interior] = x[n0:n0 + m]           # the border keeps its fill
+        else:
+            src = x[n0:n0 + m]
+        _im2col_copy(buf[:m], src, groups, kernel, dilation, stride, out_shape)
+        np.matmul(w_mat, buf[:m].reshape(m, groups, k_len, p_len), out=ym[n0:n0 + m])
+
+
+def _conv_channels_last(x, pads, fill, weight, stride, dilation, groups, y, chunk):
+    """im2col from a channels-last buffer: y = W (g, C_out/g, Πk·C_in/g) @ colsᵀ, one GEMM per chunk and group.
+
+    Each chunk is transposed to (n, *padded, C_in) into the interior of a
+    padded buffer (border filled once).  Its im2col view
+    ``cols[n, *i, g, *u, c] = xp[n, *(i·s + u·d), g·C_in/g + c]`` reads, for
+    each output position and kernel row, C_in/g·k contiguous floats (the taps
+    along the last axis are adjacent when d = 1 and groups = 1): 768 floats on
+    a 3x3 256-channel layer where the channels-first copy reads runs of one
+    output row.  It is copied into a contiguous (n·ΠL_out, g, Πk·C_in/g)
+    buffer and one np.matmul per chunk multiplies the weights (reordered to
+    tap-major, channel-minor) by its transpose, which BLAS reads as is; the
+    result (C_out, n·ΠL_out) is already channels-first: for one sample it is
+    written straight into y, for several it is transposed into y.
     """
     n_batch, c_in = x.shape[:2]
     c_out, c_in_g = weight.shape[:2]
     c_out_g = c_out // groups
-    kernel = weight.shape[2:]
-    k_len = c_in_g * math.prod(kernel)
-    p_len = math.prod(out_shape)
-    w_mat = np.ascontiguousarray(weight.reshape(groups, c_out_g, k_len))
-    y = np.empty((n_batch, groups, c_out_g, p_len), dtype=x.dtype)
+    kernel, out_shape = tuple(weight.shape[2:]), tuple(y.shape[2:])
+    rank = len(kernel)
+    k_len, p_len = c_in_g * math.prod(kernel), math.prod(out_shape)
+    padded_shape = tuple(L + l + r for L, (l, r) in zip(x.shape[2:], pads))
+    w_mat = np.ascontiguousarray(
+        np.moveaxis(weight.reshape((groups, c_out_g, c_in_g) + kernel), 2, -1)).reshape(groups, c_out_g, k_len)
+    plane = c_in * math.prod(padded_shape)
+    raw = _scratch("padded", (chunk * plane + (c_out * p_len * chunk if chunk > 1 else 0),), x.dtype)
+    pbuf = raw[:chunk * plane].reshape((chunk,) + padded_shape + (c_in,))
+    if any(l or r for l, r in pads):
+        pbuf.fill(fill)                            # the border; the interior is overwritten per chunk
+    interior = (slice(None),) + _interior(x.shape[2:], pads) + (slice(None),)
+    cols = _scratch("im2col", (chunk,) + out_shape + (groups,) + kernel + (c_in_g,), x.dtype)
+    s_n, s_sp, s_c = pbuf.strides[0], pbuf.strides[1:-1], pbuf.strides[-1]
+    view_strides = ((s_n,) + tuple(s * st for s, st in zip(stride, s_sp)) + (c_in_g * s_c,)
+                    + tuple(d * st for d, st in zip(dilation, s_sp)) + (s_c,))
+    y3 = y.reshape(n_batch, c_out, p_len)
+    for n0 in range(0, n_batch, chunk):
+        m = min(chunk, n_batch - n0)
+        _parallel_copy(pbuf[:m][interior], np.moveaxis(x[n0:n0 + m], 1, -1), axis=1)
+        view = as_strided(pbuf, shape=(m,) + out_shape + (groups,) + kernel + (c_in_g,), strides=view_strides,
+                          writeable=False)
+        _parallel_copy(cols[:m], view, axis=1)
+        cols_t = cols[:m].reshape(m * p_len, groups, k_len).transpose(1, 2, 0)      # (g, K, n·P), a view
+        if m == 1:
+            np.matmul(w_mat, cols_t, out=y3[n0].reshape(groups, c_out_g, p_len))
+        else:
+            out = raw[chunk * plane:chunk * plane + c_out * m * p_len].reshape(groups, c_out_g, m * p_len)
+            np.matmul(w_mat, cols_t, out=out)
+            _parallel_copy(y3[n0:n0 + m], out.reshape(c_out, m, p_len).transpose(1, 0, 2), axis=1)
+
+
+def _conv_taps(x, pads, fill, weight, stride, dilation, groups, y, chunk):
+    """One input channel per group: y[n, g·M + j] = Σ_t w[g·M + j, 0, t] · (window of tap t in x_pad[n, g]).
+
+    No GEMM (each group's would be M x Πk x ΠL_out with M <= 4 outputs per
+    group: all memory traffic): a loop over the Πk taps, each one broadcast
+    multiply of the tap's window, for the whole chunk, by that tap's weight
+    per channel, added into an accumulator.  With stride 1 the windows are
+    contiguous slices of a channel-major padded buffer (see _flat_grid), so
+    each ufunc call runs over long contiguous rows (one channel's planes for
+    all the chunk's samples), and the last add writes the valid part of the
+    grid into y.  With a stride the windows are strided views and the taps
+    accumulate in y.  The groups are split over two threads.
+    """
+    n_batch = x.shape[0]
+    c_out = weight.shape[0]
+    mult = c_out // groups                      # outputs per group (1: depthwise); input channels == groups
+    kernel, out_shape = tuple(weight.shape[2:]), tuple(y.shape[2:])
+    rank = len(kernel)
+    n_taps = math.prod(kernel)
+    w_taps = weight.reshape(groups, mult, n_taps)
+    padded_shape = tuple(L + l + r for L, (l, r) in zip(x.shape[2:], pads))
     padded = any(l or r for l, r in pads)
-
-    if not padded and all(k == 1 for k in kernel) and all(s == 1 for s in stride):
-        # 1x1, stride 1: the input already is the column matrix
-        np.matmul(w_mat, x.reshape(n_batch, groups, c_in_g, p_len), out=y)
+    interior = _interior(x.shape[2:], pads)
+    grid = all(s == 1 for s in stride)
+    if grid:
+        plane = math.prod(padded_shape)
+        _, offsets, slack = _flat_grid(padded_shape, kernel, dilation)
+        pbuf = _scratch("padded", (chunk * groups * plane + slack,), x.dtype)
+        if n_taps > 1:
+            work_buf = _scratch("im2col", (2, chunk * c_out * plane), x.dtype)
+        valid = (slice(None),) * 3 + tuple(slice(0, o) for o in out_shape)
     else:
-        padded_shape = (c_in,) + tuple(L + l + r for L, (l, r) in zip(x.shape[2:], pads))
-        per_sample = groups * k_len * p_len + (math.prod(padded_shape) if padded else 0)
-        chunk = _im2col_chunk(n_batch, per_sample, x.itemsize)
-        buf = _scratch("im2col", (chunk, groups, c_in_g) + tuple(kernel) + tuple(out_shape), x.dtype)
         if padded:
-            pbuf = _scratch("padded", (chunk,) + padded_shape, x.dtype)
+            pbuf = _scratch("padded", (chunk, groups) + padded_shape, x.dtype)
             pbuf.fill(fill)
-            interior = (slice(None), slice(None)) + tuple(slice(l, l + L) for L, (l, _) in zip(x.shape[2:], pads))
-        for n0 in range(0, n_batch, chunk):
-            m = min(chunk, n_batch - n0)
-            if padded:
-                src = pbuf[:m]
-                src[interior] = x[n0:n0 + m]           # the border keeps its fill
-            else:
-                src = x[n0:n0 + m]
-            _im2col_copy(buf[:m], src, groups, kernel, dilation, stride, out_shape)
-            np.matmul(w_mat, buf[:m].reshape(m, groups, k_len, p_len), out=y[n0:n0 + m])
+        if n_taps > 1:
+            tmp = _scratch("im2col", (chunk, groups, mult) + out_shape, x.dtype)
 
-    y = y.reshape((n_batch, c_out) + out_shape)
-    if bias is not None:
-        y += bias.reshape((c_out,) + (1,) * len(out_shape))
-    return y
+    def grid_taps(gs: slice, n0: int, m: int) -> None:
+        """Samples n0 .. n0+m-1, groups ``gs``, stride 1: pad, then multiply-add the taps into y."""
+        size = groups * m * plane
+        p_nd = pbuf[:size].reshape((groups, m) + padded_shape)
+        p_nd[(gs, slice(None)) + interior] = np.moveaxis(x[n0:n0 + m, gs], 0, 1)
+        out = np.moveaxis(y[n0:n0 + m].reshape((m, groups, mult) + out_shape), 0, 2)[gs]     # (g, M, n, *out)
+
+        def tap(i):                                 # tap i's window for every output: (g, 1, n·plane)
+            return pbuf[offsets[i]:offsets[i] + size].reshape(groups, 1, m * plane)[gs]
+
+        def grid(a):                                # (g, M, n·plane) -> its valid part (g, M, n, *out)
+            return a.reshape(a.shape[:2] + (m,) + padded_shape)[valid]
+
+        if n_taps == 1:
+            np.multiply(grid(tap(0)), w_taps[gs, :, 0].reshape(out.shape[:2] + (1,) * (rank + 1)), out=out)
+            return
+        acc, prod_ = (b[:c_out * m * plane].reshape(groups, mult, m * plane)[gs] for b in work_buf)
+        np.multiply(tap(0), w_taps[gs, :, 0, None], out=acc)
+        for i in range(1, n_taps):
+            np.multiply(tap(i), w_taps[gs, :, i, None], out=prod_)       # weight per (group, output)
+            np.add(acc, prod_, out=acc)
+        np.copyto(out, grid(acc))
+
+    def strided_taps(gs: slice, n0: int, m: int) -> None:
+        """The same with a stride: strided windows of the padded chunk, accumulated in y."""
+        if padded:
+            pbuf[(slice(0, m), gs) + interior] = x[n0:n0 + m, gs]
+        src_nd = pbuf[:m] if padded else x[n0:n0 + m]
+        out = y[n0:n0 + m].reshape((m, groups, mult) + out_shape)[:, gs]
+        for i, tap in enumerate(product(*(range(k) for k in kernel))):
+            w = w_taps[gs, :, i].reshape((1, out.shape[1], mult) + (1,) * rank)       # per (group, output)
+            src = src_nd[(slice(None), gs, None) + tuple(slice(u * d, u * d + s * (o - 1) + 1, s)
+                                                       for u, d, s, o in zip(tap, dilation, stride, out_shape))]
+            if i == 0:
+                np.multiply(src, w, out=out)
+            else:
+                np.multiply(src, w, out=tmp[:m, gs])
+                np.add(out, tmp[:m, gs], out=out)
+
+    def work(gs: slice, n0: int, m: int) -> None:
+        with np.errstate(all="ignore"):     # silent like BLAS on the other paths (inf - inf, ...); per thread
+            (grid_taps if grid else strided_taps)(gs, n0, m)
+
+    split = groups >= 2 and _TWO_THREADS
+    filled_for = None
+    for n0 in range(0, n_batch, chunk):
+        m = min(chunk, n_batch - n0)
+        if grid and filled_for != m:
+            # the layout depends on m: fill border and slack for it (once, and again for a shorter last chunk)
+            pbuf[:groups * m * plane + slack].fill(fill)
+            filled_for = m
+        if split and m * c_out * math.prod(out_shape) * x.itemsize >= _COPY_SPLIT_BYTES:
+            _on_two_threads(lambda gs: work(gs, n0, m), _halves(groups))
+        else:
+            work(slice(None), n0, m)
 
 
 def conv_transpose(x, weight, bias=None, stride: IntOrSeq = 1, padding: IntOrSeq = 0,

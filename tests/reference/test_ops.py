@@ -14,12 +14,15 @@ arithmetic that produces them.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given
 
 from cnncalc.reference import (
-    adaptive_avg_pool, adaptive_max_pool, avg_pool, conv, conv_transpose, interpolate, lp_pool, max_pool, pad,
+    adaptive_avg_pool, adaptive_max_pool, avg_pool, conv, conv_transpose, interpolate, lp_pool, max_pool, ops, pad,
 )
 
 from . import strategies as S
@@ -61,6 +64,100 @@ def test_conv_float32_and_shape(case):
     assert y.dtype == np.float32
     assert y.shape == case.out_shape
     same(y, conv(*case.arrays(), **case.kwargs()), **LOOSE32)
+
+
+# --------------------------------------------------------------------------
+# conv: each way of the fast path
+# --------------------------------------------------------------------------
+# _conv_plan picks a way from the shapes; the tiny drawn cases would not reach
+# every way (nor several chunks, nor the two-thread split) on their own, so
+# the plan's knobs are set for the duration of each call.
+
+# knobs that send a convolution one way, where that way applies
+WAYS = {
+    "channels_first": dict(_CHANNELS_LAST_RUNS=10**9, _TAP_LOOP_MAX_OUTPUTS=-1),
+    "channels_last": dict(_CHANNELS_LAST_RUNS=0, _TAP_LOOP_MAX_OUTPUTS=-1),
+    "taps": dict(_TAP_LOOP_MAX_OUTPUTS=10**9),
+}
+# one sample a chunk, and every copy and tap loop split over two threads
+SMALL_CHUNKS = dict(_IM2COL_CHUNK_BYTES=1, _TAP_CHUNK_BYTES=1, _TWO_THREADS=True, _COPY_SPLIT_BYTES=1)
+
+
+@contextmanager
+def knobs(**values):
+    saved = {name: getattr(ops, name) for name in values}
+    for name, value in values.items():
+        setattr(ops, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(ops, name, value)
+
+
+@contextmanager
+def ways_taken():
+    """The kinds _conv_plan returned meanwhile."""
+    kinds, plan = [], ops._conv_plan
+
+    def spy(*args):
+        kinds.append(plan(*args)[0])
+        return plan(*args)
+
+    with knobs(_conv_plan=spy):
+        yield kinds
+
+
+def depthwise(case, groups, per_group):
+    """The drawn case with one input channel per group: groups channels in, groups·per_group out."""
+    return replace(case, x_shape=(case.x_shape[0], groups) + case.x_shape[2:],
+                   w_shape=(groups * per_group, 1) + case.kernel, groups=groups)
+
+
+@pytest.mark.parametrize("way", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("chunks", ["default", "small"])
+@SETTINGS
+@given(case=S.conv_cases())
+def test_conv_each_gemm_way_equals_naive(way, chunks, case):
+    x, w, b = case.arrays()
+    expected = conv(x, w, b, **case.kwargs(), impl="naive")
+    with knobs(**WAYS[way], **(SMALL_CHUNKS if chunks == "small" else {})), ways_taken() as kinds:
+        got = conv(x, w, b, **case.kwargs())
+    same(got, expected)
+    assert set(kinds) <= {way, "matmul"}
+
+
+@pytest.mark.parametrize("chunks", ["default", "small"])
+@SETTINGS
+@given(case=S.conv_cases(), groups=S.st.integers(2, 4), per_group=S.st.integers(1, 3))
+def test_conv_tap_loop_equals_naive(chunks, case, groups, per_group):
+    case = depthwise(case, groups, per_group)
+    x, w, b = case.arrays()
+    expected = conv(x, w, b, **case.kwargs(), impl="naive")
+    with knobs(**WAYS["taps"], **(SMALL_CHUNKS if chunks == "small" else {})), ways_taken() as kinds:
+        got = conv(x, w, b, **case.kwargs())
+        got32 = conv(*case.arrays(np.float32), **case.kwargs())
+    same(got, expected)
+    same(got32, expected, **LOOSE32)
+    assert got32.dtype == np.float32
+    assert set(kinds) <= {"taps", "matmul"}
+
+
+def test_conv_plan_ways():
+    """Which way the default knobs take on a few ResNet / MobileNet layers (float32)."""
+    def kind(x_shape, w_shape, stride=1, padding=1, groups=1):
+        rank = len(x_shape) - 2
+        out = tuple((L + 2 * padding - k) // stride + 1 for L, k in zip(x_shape[2:], w_shape[2:]))
+        return ops._conv_plan(x_shape, w_shape, [(padding, padding)] * rank, (stride,) * rank, (1,) * rank,
+                              groups, out, 4)[0]
+
+    assert kind((8, 256, 14, 14), (256, 256, 3, 3)) == "channels_last"      # runs of 768 floats, not 14
+    assert kind((8, 64, 56, 56), (64, 64, 3, 3)) == "channels_first"        # 192 against 56
+    assert kind((1, 3, 224, 224), (64, 3, 7, 7), stride=2, padding=3) == "channels_first"
+    assert kind((8, 128, 28, 28), (128, 1, 3, 3), groups=128) == "taps"
+    assert kind((8, 128, 28, 28), (256, 1, 3, 3), groups=128) == "taps"    # two outputs per group
+    assert kind((1, 1, 512, 512), (1, 1, 31, 31), padding=0) == "channels_first"   # groups = 1: GEMM
+    assert kind((8, 256, 56, 56), (64, 256, 1, 1), padding=0) == "matmul"
 
 
 # --------------------------------------------------------------------------
