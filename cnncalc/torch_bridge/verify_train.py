@@ -53,7 +53,7 @@ def measure_step(con: Any, device: str = "cpu", optimizer: str = "adam", precisi
     from .build import build_model
     from .verify import _allocate, _dispatch_without_dynamo
     report = con.report
-    model = _allocate(build_model(None, device="meta", con=con), device)
+    model = _allocate(build_model(None, device="meta", con=con), device, zeros=True)
     with torch.no_grad():              # small random weights: zeros would make some kernels take shortcuts
         generator = torch.Generator(device="cpu").manual_seed(0)
         for parameter in model.parameters():
