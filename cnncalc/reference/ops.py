@@ -491,7 +491,8 @@ def _conv_plan(x_shape, w_shape, pads, stride, dilation, groups, out_shape, item
             # the GEMM of a chunk of several samples writes (C_out, n·P), then transposed into y
             out_tmp = c_out * p_len if chunk > 1 else 0
             return "channels_last", chunk, {"im2col": chunk * cols, "padded": chunk * (c_in * plane + out_tmp)}
-        per = {"im2col": cols, "padded": c_in * plane if padded else 0}
+        # stride 1 copies the columns straight from x; a stride pads first
+        per = {"im2col": cols, "padded": c_in * plane if padded and any(s > 1 for s in stride) else 0}
         kind = "channels_first"
     chunk = _im2col_chunk(n_batch, sum(per.values()), itemsize)
     return kind, chunk, {name: chunk * n for name, n in per.items()}
@@ -586,21 +587,52 @@ def _interior(shape, pads) -> tuple:
 def _conv_channels_first(x, pads, fill, weight, stride, dilation, groups, y, chunk):
     """im2col from channels-first buffers: per chunk, (g, C_out/g, C_in/g·Πk) @ (C_in/g·Πk, ΠL_out) per sample and group.
 
-    Each chunk is copied into the interior of a padded buffer (whose border
-    is filled once), the im2col view ``(n, g, C_in/g, *k, *out)`` of that
-    buffer is copied into a contiguous column buffer, and one batched
-    np.matmul writes the chunk's output in place.  The copy's contiguous runs
-    are one output row.  Strided convolutions copy their columns phase by
-    phase (see _im2col_copy).
+    The column buffer ``(n, g, C_in/g, *k, *out)`` is filled chunk by chunk
+    and one batched np.matmul writes the chunk's output in place.  With
+    stride 1 each tap's columns are a block of x itself (the outputs whose
+    window stays inside x) and a border (those whose window reaches into the
+    padding): the border is filled once per call, and per chunk each tap's
+    block is copied straight from x, no padded copy in between.  With a
+    stride the chunk is first copied into the interior of a padded buffer
+    (border filled once) and its columns are copied phase by phase (see
+    _im2col_copy).  The copies' contiguous runs are one output row.
     """
     n_batch, c_in = x.shape[:2]
     c_out, c_in_g = weight.shape[:2]
-    kernel, out_shape = weight.shape[2:], y.shape[2:]
+    kernel, out_shape = tuple(weight.shape[2:]), tuple(y.shape[2:])
     k_len, p_len = c_in_g * math.prod(kernel), math.prod(out_shape)
     w_mat = np.ascontiguousarray(weight.reshape(groups, c_out // groups, k_len))
     ym = y.reshape(n_batch, groups, c_out // groups, p_len)
+    buf = _scratch("im2col", (chunk, groups, c_in_g) + kernel + out_shape, x.dtype)
+    if all(s == 1 for s in stride):
+        cols = buf.reshape((chunk, c_in) + kernel + out_shape)
+        blocks = []                 # per tap: (tap, its block of the columns, where it is in x)
+        for tap in product(*(range(k) for k in kernel)):
+            dst, src = [], []
+            for axis, (u, d, (l, _), length, o) in enumerate(zip(tap, dilation, pads, x.shape[2:], out_shape)):
+                first = min(o, max(0, l - u * d))              # output i reads x[i + u·d - l]
+                last = max(first, min(o, length + l - u * d))
+                dst.append(slice(first, last))
+                src.append(slice(first + u * d - l, last + u * d - l))
+                for strip in (slice(0, first), slice(last, o)):          # the border, filled once
+                    if strip.stop > strip.start:
+                        cols[(slice(None), slice(None)) + tap + (slice(None),) * axis + (strip,)] = fill
+            blocks.append((tap, tuple(dst), tuple(src)))
+
+        def fill_columns(cs: slice, n0: int, m: int) -> None:
+            for tap, dst, src in blocks:
+                cols[(slice(0, m), cs) + tap + dst] = x[(slice(n0, n0 + m), cs) + src]
+
+        split = _TWO_THREADS and c_in >= 2
+        for n0 in range(0, n_batch, chunk):
+            m = min(chunk, n_batch - n0)
+            if split and m * k_len * groups * p_len * x.itemsize >= _COPY_SPLIT_BYTES:
+                _on_two_threads(lambda cs: fill_columns(cs, n0, m), _halves(c_in))
+            else:
+                fill_columns(slice(None), n0, m)
+            np.matmul(w_mat, buf[:m].reshape(m, groups, k_len, p_len), out=ym[n0:n0 + m])
+        return
     padded = any(l or r for l, r in pads)
-    buf = _scratch("im2col", (chunk, groups, c_in_g) + tuple(kernel) + tuple(out_shape), x.dtype)
     if padded:
         padded_shape = tuple(L + l + r for L, (l, r) in zip(x.shape[2:], pads))
         pbuf = _scratch("padded", (chunk, c_in) + padded_shape, x.dtype)
