@@ -59,7 +59,8 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     input_field = receptive.to_field(input_state)
     states: list[Any] = []                  # per layer: the exact per-axis field (None once unread)
     layer_steps: list[Any] = []             # per layer: its Outcome.field, for the walks behind global fields
-    # per tensor, per axis: the first axis with the same history (sizes, maps); its walk is reused
+    # per tensor, per axis: the first axis with the same history (sizes, maps); its walk is reused.
+    # Filled in order up to the tensor a walk starts from, only when one does (_twins_up_to)
     twins: dict[int, tuple[int, ...]] = {-1: _twin_axes(spatial_extent)}
     budget = receptive.PhaseBudget()        # phases the exact fields may still enumerate
 
@@ -144,7 +145,6 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
             state, field = _merge(slots, states, fields, input_state, input_field, spatial_extent, output,
                                   the_plan, budget, layer_steps, shapes, input_shape, twins)
         layer_steps.append(outcome.field)
-        twins[position] = _layer_twins(slots, twins, outcome.field, output, network, len(spatial_extent))
         states.append(state)
         fields.append(field)
         for slot in slots:                  # a field nobody reads again need not be kept (memory)
@@ -285,6 +285,14 @@ def _twin_axes(lengths: Sequence[Any]) -> tuple[int, ...]:
     return tuple(lengths.index(length) for length in lengths)
 
 
+def _twins_up_to(slot: int, twins: dict, the_plan: Plan, layer_steps: list, shapes: list, axes: int) -> tuple:
+    """twins[slot], computing every layer's twins up to it first (keys run -1, 0, 1, ... in order)."""
+    for position in range(len(twins) - 1, slot + 1):
+        twins[position] = _layer_twins(the_plan.layers[position].input_slots, twins, layer_steps[position],
+                                       shapes[position], the_plan.network, axes)
+    return twins[slot]
+
+
 def _layer_twins(slots, twins, step, output, network, axes: int) -> tuple[int, ...]:
     """Per axis of this layer's output, the first axis whose whole history is the same: same twin in
     every input, the same map along both, the same output length. Such axes walk alike (reach.py)."""
@@ -315,7 +323,7 @@ def _unions(slot, lengths, the_plan, layer_steps, fields, shapes, input_shape, t
     walked: dict[int, Any] = {}
 
     def union(axis: int):
-        twin = twins[slot][axis]
+        twin = _twins_up_to(slot, twins, the_plan, layer_steps, shapes, axes)[axis]
         if twin in walked:
             return walked[twin]
         walked[axis] = found = walk(axis)
