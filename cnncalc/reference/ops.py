@@ -786,7 +786,12 @@ def _conv_taps(x, pads, fill, weight, stride, dilation, groups, y, chunk):
         m = min(chunk, n_batch - n0)
         if grid and filled_for != m:
             # the layout depends on m: fill border and slack for it (once, and again for a shorter last chunk)
-            pbuf[:groups * m * plane + slack].fill(fill)
+            p_nd = pbuf[:groups * m * plane].reshape((groups, m) + padded_shape)
+            for axis, ((l, r), length) in enumerate(zip(pads, x.shape[2:])):
+                for strip in (slice(0, l), slice(l + length, l + length + r)):
+                    if strip.stop > strip.start:
+                        p_nd[(slice(None),) * (2 + axis) + (strip,)] = fill
+            pbuf[groups * m * plane:groups * m * plane + slack] = fill
             filled_for = m
         if split and m * c_out * math.prod(out_shape) * x.itemsize >= _COPY_SPLIT_BYTES:
             _on_two_threads(lambda gs: work(gs, n0, m), _halves(groups))
