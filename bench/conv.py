@@ -1,10 +1,11 @@
 """Benchmark the numpy reference convolution against torch and against BLAS.
 
-    python bench/conv.py [--repeat K]
+    python bench/conv.py [--rounds K] [--malloc-default]
 
 Prints one table.  For each ResNet-style layer (float32, NCHW):
 
-* ``fast``   -- ``cnncalc.reference.conv(..., impl="fast")`` (im2col + GEMM);
+* ``fast``   -- ``cnncalc.reference.conv(..., impl="fast")`` (im2col + GEMM,
+  or the tap loop for depthwise);
 * ``torch``  -- ``torch.nn.functional.conv2d`` on the CPU, with torch's thread
   count set to the number of threads numpy's BLAS uses;
 * ``matmul`` -- numpy's own float32 matmul of the im2col GEMM's size
@@ -21,6 +22,17 @@ per-round ratios.  Alternating the libraries works because bench/_timing.py
 makes idle OpenBLAS and OpenMP workers sleep instead of spinning (they would
 otherwise steal each other's cores).  The naive loops are timed on one small
 layer only.
+
+Every call returns a fresh output array.  With glibc's default settings,
+freeing a large array may hand its pages back to the OS (a trimmed heap or an
+unmapped chunk), and the next call of the same size then page-faults on
+fresh pages: 1.5-2 us per 4 KiB page on the development VM, which made
+torch's 3x3 64->64 layer take 10.7 or 17.5 ms from one run (or round) to the
+next, and depthwise 0.6 or 3 ms.  So, before numpy and torch load, the bench
+asks malloc (mallopt) to keep freed memory and to serve allocations up to
+32 MiB from its heap: every library then reuses its pages from round to
+round, and the times are those of the computation.  --malloc-default leaves
+malloc as it is.
 
 Goals (issue 16): 3x3 layers >= 0.8x torch and >= 0.7 of the matmul ceiling;
 the 7x7/2 stem >= 0.6x torch; depthwise >= 0.5x torch.
@@ -40,6 +52,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _timing  # noqa: E402  (before numpy: thread-pool settings)
 
 _timing.quiet_threads()
+
+
+def steady_malloc() -> bool:
+    """Make glibc's malloc keep freed memory (see the module docstring); False where it cannot."""
+    import ctypes
+    import ctypes.util
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_trim_threshold, 1 << 30)) and bool(mallopt(m_mmap_threshold, 32 << 20))
+
+
+MALLOC = "default" if "--malloc-default" in sys.argv[1:] else ("steady" if steady_malloc() else "default")
 
 import numpy as np  # noqa: E402
 
@@ -97,6 +124,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--rounds", type=int, default=11, help="timed rounds per layer (default 11; median)")
+    parser.add_argument("--malloc-default", action="store_true",
+                        help="leave malloc as it is: freed pages go back to the OS and some rounds fault on fresh ones")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     threads, how = blas_threads()
@@ -134,7 +163,8 @@ def main() -> None:
 
     print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; float32; "
           f"{threads} thread(s) for BLAS and torch, from {how}; fast, torch and matmul interleaved, "
-          f"median of {args.rounds} rounds (min-max)")
+          f"median of {args.rounds} rounds (min-max); "
+          + ("malloc keeps freed memory" if MALLOC == "steady" else "malloc as it is"))
     print()
     table = []
     for layer, times, err in rows:
