@@ -585,7 +585,7 @@ def _interior(shape, pads) -> tuple:
 
 
 def _conv_channels_first(x, pads, fill, weight, stride, dilation, groups, y, chunk):
-    """im2col from channels-first buffers: per chunk, (g, C_out/g, C_in/g·Πk) @ (C_in/g·Πk, ΠL_out) per sample and group.
+    """im2col from channels-first buffers: (g, C_out/g, C_in/g·Πk) @ (C_in/g·Πk, ΠL_out) per sample and group.
 
     The column buffer ``(n, g, C_in/g, *k, *out)`` is filled chunk by chunk
     and one batched np.matmul writes the chunk's output in place.  With
