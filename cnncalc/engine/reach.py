@@ -79,6 +79,16 @@ class Walker:
                 memo[key] = idx
                 continue
             slots, step, lengths, field = self.layer(pos)
+            if field is not None and field.axis_global(self.axis):      # already a union: its ends
+                centre, size = field.start[self.axis], field.size[self.axis]
+                if not isinstance(size, int) or not isinstance(centre, (int, Fraction)):
+                    raise Unknown
+                if size == 0:
+                    memo[key] = None
+                else:
+                    end = Fraction(centre) + (Fraction(1 - size, 2) if side == "low" else Fraction(size - 1, 2))
+                    memo[key] = int(end)
+                continue
             if children is None:
                 children = []
                 for slot, length in zip(slots, lengths):

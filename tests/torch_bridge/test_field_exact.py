@@ -242,3 +242,24 @@ def test_paired_and_single_probes_measure_the_same(text):
         field._far_element = original
     for a, b in zip(paired.checks, single.checks):
         assert (a.layer, a.size, a.jump, a.start, a.ok) == (b.layer, b.size, b.jump, b.start, b.ok), text
+
+
+GLOBAL_THEN_GLOBAL = """
+input: [1, 16, 16]
+layers:
+  - Conv2d: {out_channels: 2, kernel_size: 3, stride: 2}
+  - AdaptiveAvgPool2d: {output_size: 1}
+  - Upsample: {size: 8}
+  - Conv2d: {out_channels: 2, kernel_size: 3, padding: 1}
+  - AdaptiveAvgPool2d: {output_size: 1}
+"""
+
+
+def test_a_walk_stops_at_a_field_already_global():
+    """After a global field, an upsampling and a second global layer read the first one's union still
+    (0 .. 14: the strided unpadded conv never reads 15), as autograd measures."""
+    report, measured = _measure(GLOBAL_THEN_GLOBAL)
+    last_read = (16 - 3) // 2 * 2 + 2
+    assert report.receptive_field.size == (last_read + 1,) * 2 == (15, 15)
+    (check,) = measured.checks
+    assert check.ok is True and check.size == [15, 15]
