@@ -607,21 +607,8 @@ def _enlarged(con: Concrete, targets: Sequence[str], batch_free_input: tuple) ->
 
 def _extents(mask) -> tuple[list[int | None], list[int | None]]:
     """Per spatial axis of a boolean mask (spatial dims only): min and max index of True."""
-    lows, highs = [], []
-    axes = mask.dim()
-    for axis in range(axes):
-        line = mask
-        for other in reversed(range(axes)):
-            if other != axis:
-                line = line.any(dim=other)
-        where = line.nonzero().flatten().tolist()
-        if not where:
-            lows.append(None)
-            highs.append(None)
-        else:
-            lows.append(int(where[0]))
-            highs.append(int(where[-1]))
-    return lows, highs
+    runs = _runs(mask)
+    return ([r[0][0] if r else None for r in runs], [r[-1][1] if r else None for r in runs])
 
 
 def surrogate_bytes(con: Concrete, last: int) -> list[tuple[str, int]]:
