@@ -277,7 +277,7 @@ def _shapes_text(shapes: Sequence[tuple]) -> str:
 
 def _spatial(shape: tuple, network: NetworkSpec) -> tuple:
     """A tensor's spatial sizes: after batch and channels (torch), between them (Keras)."""
-    return shape[1:-1] if network.framework == "keras" else shape[2:]      # channels_last, without the property
+    return shape[1:-1] if network.channels_last else shape[2:]
 
 
 def _twin_axes(lengths: Sequence[Any]) -> tuple[int, ...]:
