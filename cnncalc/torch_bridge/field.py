@@ -858,7 +858,9 @@ def _probe(con: Concrete, target: str, plan: _Plan, y, x_base) -> FieldCheck:
                                       + source[tuple([slice(None)] * lead) + tuple(paired)].sum(),
                                       x_base, retain_graph=True)
         runs = _runs(grad[0, 0] != 0)
-        if all(len(r) == 2 for r in runs):
+        # two boxes per axis, of one size (period 1: every element's field is the same size); anything
+        # else (boxes that met, a dilated field's gaps) is measured element by element below
+        if all(len(r) == 2 and r[0][1] - r[0][0] == r[1][1] - r[1][0] for r in runs):
             first = ([r[0][0] for r in runs], [r[0][1] for r in runs])
             along = [[runs[a][0], runs[a][1]] for a in range(axes)]
             distance = [far - b for far, b in zip(paired, base)]
