@@ -16,6 +16,11 @@ from .errors import ArgumentError, Loc, did_you_mean
 
 def json_value(value: Any) -> Any:
     """An exact JSON value: int, "p/q" for fractions, formula strings for symbols."""
+    kind = type(value)
+    if kind is int:                  # the common cases first: a 100,000-layer report has 1.6 M values
+        return value
+    if kind is tuple or kind is list:
+        return [v if type(v) is int else json_value(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
