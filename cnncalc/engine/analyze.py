@@ -7,6 +7,7 @@ of live activation memory (a tensor freed after its last reader).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 from ..errors import CnnCalcError, ShapeError, SpecError
@@ -84,6 +85,7 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
     total_params = total_trainable = total_buffers = total_macs = total_flops = total_activation = 0
     last_use = the_plan.last_use
     bound: dict[tuple, Mapping[str, Any]] = {}    # pending arguments (groups: $in.channels), checked once per value
+    outcomes: dict[tuple, tuple] = {}       # symbolic sizes: (type, cfg, input shapes) -> (outcome, its conditions)
 
     def shape_of(slot: int) -> tuple:
         return input_shape if slot == -1 else shapes[slot]
@@ -98,8 +100,18 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
         if symbols:
             ctx.layer, ctx.layer_type = spec.path, spec.type_name
         cfg = bound_cfg(layer, shape_of, network.channels_last, bound) if layer.pending else layer.cfg
+        # symbolic sizes: a layer whose type, arguments and input shapes an earlier one had (a stage's
+        # repeated blocks) has its outcome, and records its conditions again under its own path
+        memo_key = (layer.layer_type, id(cfg), tuple(in_shapes)) if symbols and ctx is context else None
+        memo = outcomes.get(memo_key) if memo_key is not None else None
         try:
-            outcome = layer.layer_type.evaluate(cfg, in_shapes, ctx)
+            if memo is not None:
+                outcome, conditions = memo
+                context.constraints.extend(replace(c, layer=spec.path, layer_type=spec.type_name)
+                                           for c in conditions)
+            else:
+                recorded = len(context.constraints) if symbols else 0
+                outcome = layer.layer_type.evaluate(cfg, in_shapes, ctx)
         except CnnCalcError as err:
             err.add_context(loc=spec.loc, path=spec.path, layer_type=spec.type_name)
             if isinstance(err, ShapeError) and err.detail is None:
@@ -113,8 +125,10 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
             explained_step = outcome.field
             if symbols:
                 context.constraints.extend(ctx.constraints)
-        if symbols:
+        if symbols and memo is None:
             outcome = simplify_outcome(outcome)
+            if memo_key is not None:
+                outcomes[memo_key] = (outcome, tuple(context.constraints[recorded:]))
         output = outcome.output_shape
         elements = numel(output)
         if not symbols and elements > MAX_ELEMENTS:
@@ -231,7 +245,6 @@ def evaluate(the_plan: Plan, *, input: Sequence[Any] | None = None, sizes: Mappi
 
 def _with_keras_params(report: Report) -> Report:
     """Keras's count_params(): its non-trainable weights (the moving mean and variance) are our buffers."""
-    from dataclasses import replace
     rows = Layers(replace(row, keras_params=row.params + row.buffers) for row in report.layers)
     totals = replace(report.totals, keras_params=report.totals.params + report.totals.buffers)
     return replace(report, layers=rows, totals=totals)

@@ -64,3 +64,21 @@ def test_impossible_symbolic_layer_raises():
     text = "input: [3, H, W]\nlayers:\n  - Conv2d: {out_channels: 4, kernel_size: 3, groups: 2}\n"
     with pytest.raises(cnncalc.ShapeError, match="divisible by groups"):
         cnncalc.analyze(cnncalc.loads(text))
+
+
+def test_repeated_layers_each_record_their_conditions():
+    # three identical unpadded convs on one [3, H, W] input (a branch each, then summed): the second and
+    # third have the first's outcome (one evaluation), yet each must name itself in the condition it needs
+    text = ("input: [3, H, W]\nlayers:\n"
+            "  - Conv2d: {out_channels: 3, kernel_size: 5, name: a, from: input}\n"
+            "  - Conv2d: {out_channels: 3, kernel_size: 5, name: b, from: input}\n"
+            "  - Conv2d: {out_channels: 3, kernel_size: 5, name: c, from: input}\n"
+            "  - add: {from: [a, b, c]}\n")
+    report = cnncalc.analyze(cnncalc.loads(text))
+    by_layer: dict = {}
+    for constraint in report.constraints:
+        by_layer.setdefault(constraint.layer, []).append(str(constraint.condition))
+    assert sorted(by_layer) == ["a", "b", "c"]
+    assert by_layer["a"] == by_layer["b"] == by_layer["c"] == ["H >= 5", "W >= 5"]
+    assert [row.output_shape for row in report.layers][:3] == [(1, 3, H - 4, W - 4)] * 3
+    assert all(c.layer_type == "Conv2d" for c in report.constraints)
