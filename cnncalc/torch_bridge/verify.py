@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from .._gc import gc_frozen
 from .._version import __version__
 from ..errors import ArgumentError, VerifyMismatch
 from ..report import json_value
@@ -332,6 +333,7 @@ def forward_memory(report: Any) -> list[tuple[str, int]]:
             ("torch runtime", 2 * RUNTIME_BYTES)]
 
 
+@gc_frozen
 def verify(net: Any, *, input: Sequence[Any] | None = None, sizes: Mapping[str, int] | None = None,
            batch: int | None = None, device: str | None = "auto", fields: int | None = 8,
            field_layers: Sequence[str] | None = None,

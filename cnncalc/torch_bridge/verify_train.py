@@ -25,6 +25,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from .._gc import gc_frozen
 from .verify import Check, VerifyResult
 
 GROUPED_NOTE = ("grouped convolutions: FlopCounterMode (torch 2.13) counts (1 + g) × the forward MACs for their "
@@ -222,6 +223,7 @@ def _grouped_backward(torch, module, con, row, input_needs_grad: bool, device: s
     return g * counter.get_total_flops()
 
 
+@gc_frozen
 def verify_train(net: Any, *, input=None, sizes=None, batch=None, device: str = "cpu", optimizer: str = "adam",
                  precision: str = "fp32") -> VerifyResult:
     """One training step in torch against cnncalc's analysis of it (:class:`VerifyResult`)."""
