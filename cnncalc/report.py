@@ -95,14 +95,16 @@ class LayerRow:
     def depth(self) -> int:
         return len(self.scopes)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, receptive_field: Any = None) -> dict[str, Any]:
+        """SPEC §3's layer object. ``receptive_field``: the field's JSON value where the caller has it
+        already (the JSON writer encodes each distinct field once: most layers pass theirs through)."""
         out = {
             "name": self.name, "type": self.type, "from": list(self.inputs),
             "output_shape": json_value(self.output_shape),
             "params": json_value(self.params), "trainable_params": json_value(self.trainable_params),
             "buffers": json_value(self.buffers), "macs": json_value(self.macs), "flops": json_value(self.flops),
             "activation_bytes": json_value(self.activation_bytes),
-            "receptive_field": self.receptive_field.to_dict(),
+            "receptive_field": self.receptive_field.to_dict() if receptive_field is None else receptive_field,
         }
         if self.count_note is not None:
             out["count_note"] = self.count_note

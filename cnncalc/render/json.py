@@ -17,11 +17,17 @@ from typing import Any, Iterator
 from ..report import Layers, Report, json_value
 
 
+class _Encoded(str):
+    """A value's JSON text, already encoded at the level it is placed (written as it is)."""
+
+
 def _encode(value: Any, level: int) -> str:
     """``value`` as ``json.dumps(value, indent=2)`` writes it when nested ``level`` deep."""
     kind = type(value)
     if kind is str:
         return _string(value)
+    if kind is _Encoded:
+        return value
     if kind is int:
         return int.__repr__(value)
     if value is True:
@@ -62,6 +68,7 @@ def _encode(value: Any, level: int) -> str:
 # Texts of short lists of ints (shapes, field sizes), which repeat from layer to layer; bounded
 _FLAT: dict[tuple, str] = {}
 _FLAT_LIMIT = 100_000
+_FIELD_TEXTS_LIMIT = 10_000      # distinct receptive fields kept per report
 
 
 def encode(value: Any) -> str:
@@ -81,8 +88,17 @@ def json_chunks(report: Report) -> Iterator[str]:
             yield "["
             inner = "\n    "
             steps = report.training.layers if report.training is not None else ()
+            # each distinct receptive field encoded once (a chain of ReLUs passes one field on and on:
+            # 2,000 distinct fields among 100,000 layers, and encoding them was 38% of the text's time)
+            field_texts: dict[Any, _Encoded] = {}
             for index, row in enumerate(report.layers):
-                data = row.to_dict()
+                field = row.receptive_field
+                field_text = field_texts.get(field)
+                if field_text is None:
+                    field_text = _Encoded(_encode(field.to_dict(), 3))
+                    if len(field_texts) < _FIELD_TEXTS_LIMIT:
+                        field_texts[field] = field_text
+                data = row.to_dict(receptive_field=field_text)
                 if steps:                       # Report.to_dict's per-layer "training" object
                     data["training"] = {k: json_value(v) for k, v in steps[index].to_dict().items()}
                 yield inner + _encode(data, 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from ..report import Field, Report, json_value
@@ -67,6 +68,34 @@ def depth_note(report: Report, shown_rows: int, depth: int | None) -> str | None
     return f"{shown_rows:,} rows for {total:,} layers (blocks folded below depth {depth}): --depth all shows every layer"
 
 
+def memoised(function: Any) -> Any:
+    """``function`` of one value, remembering its text per distinct value (at most _MEMO_LIMIT of them).
+
+    A long network repeats the same shapes, fields and counts row after row (a chain of 100,000
+    layers has 2,000 distinct fields), so each is formatted once per value. Only for functions whose
+    text depends on the value alone: equal values (3 and Fraction(3), a field whose start is
+    Fraction(0)) give equal texts. An unhashable value is formatted each time.
+    """
+    memo: dict = {}
+
+    @wraps(function)
+    def wrapper(value: Any) -> str:
+        try:
+            return memo[value]
+        except KeyError:
+            text = function(value)
+            if len(memo) < _MEMO_LIMIT:
+                memo[value] = text
+            return text
+        except TypeError:
+            return function(value)
+    return wrapper
+
+
+_MEMO_LIMIT = 1 << 16
+
+
+@memoised
 def shape_text(shape: tuple) -> str:
     return "[" + ", ".join(formula_text(s) for s in shape) + "]"
 
@@ -136,6 +165,7 @@ def global_note(field: Field) -> str:
     return "global along " + " and ".join(n for axis, n in enumerate(names) if field.axis_global(axis))
 
 
+@memoised
 def field_text(field: Field) -> str:
     """'7×7', 'global' (the whole input), '223×223 global', '3×32 global along W'; '*' when paths disagree."""
     if whole_input(field):

@@ -25,7 +25,7 @@ from typing import Iterable, Iterator, Sequence
 from ..report import Report
 from ..text import visible
 from ..units import format_bytes, format_count
-from .rows import Row, depth_note, field_sentence, field_text, formula_text, rows, shape_text
+from .rows import Row, depth_note, field_sentence, field_text, formula_text, memoised, rows, shape_text
 
 # header, right-aligned?
 COLUMNS = (("Layer", False), ("Type", False), ("Output shape", False), ("Params", True), ("MACs", True),
@@ -43,11 +43,24 @@ TRAIN_SHRINK_STAGES = (((PARAMS, MACS, FLOPS, MEMORY, 8, 9, 10), 11), ((SHAPE,),
 
 
 def _count(value) -> str:
+    if type(value) is int:                  # ints only: 3000 and sympy's Integer(3000) are equal, printed apart
+        return _int_count(value)
     return format_count(value) if isinstance(value, int) else compact(visible(formula_text(value)))
 
 
 def _bytes(value) -> str:
+    if type(value) is int:
+        return _int_bytes(value)
     return format_bytes(value) if isinstance(value, int) else compact(visible(formula_text(value)))
+
+
+_int_count = memoised(format_count)       # a long network's rows repeat their counts
+_int_bytes = memoised(format_bytes)
+
+
+@memoised
+def _shape_cell(shape: tuple) -> str:
+    return compact(visible(shape_text(shape)))
 
 
 _ROUNDING = {"floor(": ("⌊", "⌋"), "ceiling(": ("⌈", "⌉"), "ceil(": ("⌈", "⌉")}
@@ -86,7 +99,7 @@ def compact(formula: str) -> str:
 
 
 def _row_cells(row: Row) -> list[str]:
-    return ["  " * row.depth + visible(row.name), visible(row.type), compact(visible(shape_text(row.output_shape))),
+    return ["  " * row.depth + visible(row.name), visible(row.type), _shape_cell(row.output_shape),
             _count(row.params), _count(row.macs), _count(row.flops), _bytes(row.activation_bytes),
             field_text(row.receptive_field)]
 
@@ -96,7 +109,7 @@ def table_cells(report: Report, depth: int | None = None) -> tuple[list[list[str
     shown = rows(report, depth)
     body = [_row_cells(row) for row in shown]
     t = report.totals
-    footer = ["Total", "", compact(visible(shape_text(report.output_shape))), _count(t.params), _count(t.macs),
+    footer = ["Total", "", _shape_cell(report.output_shape), _count(t.params), _count(t.macs),
               _count(t.flops), _bytes(t.activation_bytes), field_text(report.receptive_field)]
     step = report.training
     if step is not None:

@@ -37,3 +37,30 @@ def test_folded_rows_sum_like_one_by_one():
 def test_formula_text_of_plain_values():
     assert formula_text(25_557_032) == "25557032"
     assert formula_text("H") == "H"
+
+
+def test_memoised_formats_each_value_once_and_equal_values_alike():
+    from fractions import Fraction
+
+    from cnncalc.render.rows import memoised
+    calls = []
+
+    @memoised
+    def text(value):
+        calls.append(value)
+        return repr(sorted(value)) if isinstance(value, list) else str(value)
+
+    assert text((1, 2)) == "(1, 2)" and text((1, 2)) == "(1, 2)"
+    assert calls == [(1, 2)]                               # the second was remembered
+    assert text([2, 1]) == "[1, 2]" and text([2, 1]) == "[1, 2]"
+    assert calls[1:] == [[2, 1], [2, 1]]                   # unhashable: formatted each time, not refused
+    assert text(3) == text(Fraction(3)) == "3"             # equal values: one text
+
+
+def test_shape_and_field_texts_repeat_unchanged():
+    # the memoised texts are those of the first call, for every row of a long chain
+    from cnncalc.render.rows import field_text, shape_text
+    report = cnncalc.analyze(cnncalc.loads("input: [4, 8, 8]\nlayers:\n" + "  - Conv2d: {out_channels: 4, kernel_size: 3}\n"
+                                           + "  - ReLU\n" * 3))
+    assert [shape_text(row.output_shape) for row in report.layers] == ["[1, 4, 6, 6]"] * 4
+    assert [field_text(row.receptive_field) for row in report.layers] == ["3×3"] * 4
