@@ -43,6 +43,7 @@ class _Resolver(yaml.resolver.Resolver):
 
 _RESOLVER = _Resolver()
 _CORE = "tag:yaml.org,2002:"
+_STR = _CORE + "str"
 _SAFE_TAGS = {
     "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float", "tag:yaml.org,2002:str",
@@ -100,7 +101,7 @@ def parse_yaml(text: str, filename: str) -> YNode:
         # Bound depth and size on the event stream first: libyaml's composer
         # recurses in C (a few thousand '[' crash the process) and composing
         # a huge document is slow; the events are cheap and flat.
-        _prescan(text, filename)
+        aliases = _prescan(text, filename)
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -126,15 +127,18 @@ def parse_yaml(text: str, filename: str) -> YNode:
     if root is None:
         raise SpecError("the file is empty; expected a mapping with at least 'input' and 'layers'",
                         loc=Loc(filename, 1, 1))
-    _expanded_size(root, filename, {}, set(), depth=0)
+    if aliases:          # without aliases the tree is what the prescan counted and bounded: no walk needed
+        _expanded_size(root, filename, {}, set(), depth=0)
     budget = [MAX_NODES]
     constructor = yaml.constructor.SafeConstructor()
     return _convert(root, filename, constructor, budget, depth=0)
 
 
-def _prescan(text: str, filename: str) -> None:
-    """Reject a second document, or one nested too deep or with too many nodes, before composing."""
+def _prescan(text: str, filename: str) -> bool:
+    """Reject a second document, or one nested too deep or with too many nodes, before composing.
+    Returns whether the document has an alias (only then can its tree be larger than its text)."""
     depth = nodes = documents = 0
+    aliases = False
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
@@ -150,11 +154,15 @@ def _prescan(text: str, filename: str) -> None:
                                 loc=Loc(filename, event.start_mark.line + 1, event.start_mark.column + 1))
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
-        elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+        elif isinstance(event, yaml.ScalarEvent):
             nodes += 1
+        elif isinstance(event, yaml.AliasEvent):
+            nodes += 1
+            aliases = True
         if nodes > MAX_NODES:
             raise SpecError(f"the document has more than {MAX_NODES:,} nodes",
                             loc=Loc(filename, event.start_mark.line + 1, event.start_mark.column + 1))
+    return aliases
 
 
 def _expanded_size(node: yaml.Node, filename: str, memo: dict[int, int], active: set[int], depth: int) -> int:
@@ -202,7 +210,9 @@ def _convert(node: yaml.Node, filename: str, constructor, budget: list[int], dep
             raise SpecError(f"integer of {len(node.value):,} characters ({node.value[:20]}…) is too large; "
                             "integers must lie within ±2**63", loc=loc)
         try:
-            value = constructor.construct_object(node, deep=True)
+            # a string is its text (SafeConstructor's construct_yaml_str returns node.value); the other
+            # safe tags go through the constructor
+            value = node.value if node.tag == _STR else constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as err:
             raise SpecError(f"cannot read the value {shown(node.value, 40)}: {cut(err, 200)}", loc=loc,
                             hint="quote it if it is text") from None

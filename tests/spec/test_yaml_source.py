@@ -29,6 +29,23 @@ def _fast_error(text: str, limit: float = HANG_LIMIT_S) -> SpecError:
     return err
 
 
+# -- values: what PyYAML's safe loader reads -------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "a: ReLU\nb: 'quoted: text'\nc: \"dq \\u00e9\"\nd: !!str 12\ne: |\n  block\n  text\n",
+    "ints: [1, -2, 0x1f, 0o17, 1_000]\nfloats: [1.5, .5, -2.0e+3]\nnone: [~, null]\nbools: [true, False]\n",
+    "plain: [yes, no, on, 3, '3', 1e-5]\nnested: {k: [a, {b: c}]}\n",
+])
+def test_values_are_the_safe_loaders(text):
+    # strings take a shortcut (their text, as SafeConstructor's construct_yaml_str returns); every
+    # value must still be what yaml.safe_load reads, 1e-5 aside (a float here, YAML 1.2)
+    import yaml
+    expected = yaml.safe_load(text)
+    if "plain" in expected:
+        expected["plain"][-1] = 1e-5
+    assert plain(parse_yaml(text, "f.yaml")) == expected
+
+
 # -- positions --------------------------------------------------------------------------
 
 def test_nodes_remember_line_and_column():
