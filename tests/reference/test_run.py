@@ -161,3 +161,23 @@ def test_large_weights_have_the_drawn_variance_and_the_seeds_values():
     assert abs(float(weight.astype(np.float64).var()) * fan_in - 1) < 0.01    # 2.4 M normal draws: ~0.1% noise
     assert abs(float(weight.astype(np.float64).mean())) * fan_in ** 0.5 < 0.01
     assert np.array_equal(weight, again["weight"]) and not np.array_equal(weight, other["weight"])
+
+
+def test_pooled_weights_are_read_only_views_of_one_scaled_pool_per_fan_in():
+    """Two tensors of one fan-in share one scaled pool (no copy each); another fan-in gets its own scale."""
+    from cnncalc.reference.run import WeightPool, make_weights
+    rng = np.random.default_rng(0)
+    pool = WeightPool(rng)
+    a = make_weights({"weight": (256, 64, 3, 3)}, rng, np.float32, pool)["weight"]     # fan-in 576
+    b = make_weights({"weight": (300, 64, 3, 3)}, rng, np.float32, pool)["weight"]     # fan-in 576, longer
+    c = make_weights({"weight": (256, 1024)}, rng, np.float32, pool)["weight"]          # fan-in 1024
+    assert not (a.flags.writeable or b.flags.writeable or c.flags.writeable)
+    assert np.shares_memory(b, pool.scaled_pools[(np.dtype(np.float32), 576)])
+    assert np.shares_memory(c, pool.scaled_pools[(np.dtype(np.float32), 1024)])
+    assert sorted(fan_in for _, fan_in in pool.scaled_pools) == [576, 1024]
+    for weight, fan_in in ((a, 576), (b, 576), (c, 1024)):
+        assert abs(float(weight.astype(np.float64).var()) * fan_in - 1) < 0.02
+    for weight in (a, b, c):      # cut at multiples of 64 bytes from the start of the pool it views (BLAS reads faster)
+        assert weight.base is not None and (weight.ctypes.data - weight.base.ctypes.data) % 64 == 0
+    with pytest.raises(ValueError):
+        a[0, 0, 0, 0] = 1.0                                  # a reference that wrote its weights would fail here
