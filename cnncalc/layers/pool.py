@@ -190,6 +190,8 @@ def size_gcd(size, out: int):
     """
     if isinstance(size, int):
         return math.gcd(size, out)
+    if out == 1:                     # gcd(L, 1) = 1: global pooling, the common case, needs no floors
+        return 1
     import sympy
     return sympy.Add(*(sympy.totient(d) * (size // d - (size - 1) // d) for d in sympy.divisors(out)))
 
@@ -266,7 +268,7 @@ class _Adaptive(LayerType):
                 steps.append(None)
                 continue
             window_sums.append(adaptive_window_sum(size, out))
-            steps.append(adaptive_axis_map(size, out))
+            steps.append(None if isinstance(out, int) and out == 1 else adaptive_axis_map(size, out))   # GLOBAL below
         output = (x[0], x[1], *outs)
         planes = x[0] * x[1]
         volume_sum = numel(window_sums)        # Σ over output bins of window volume
