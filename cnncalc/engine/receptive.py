@@ -81,7 +81,9 @@ def _clip_high(value: Any, extent: Any) -> Any:
     if isinstance(value, (int, Fraction)) and isinstance(extent, int):
         return min(extent - 1, floor(value))
     import sympy
-    value = sympy.floor(value)
+
+    from ..layers.floors import floor_of
+    value = floor_of(value)                  # sympy's floor, built without its general evaluation
     if _at_least(value - (extent - 1)):      # reads up to the border for every size: the border
         return extent - 1
     return sympy.Min(extent - 1, value)
